@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/wecomapp/wecomapp/config"
+	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/handler"
+	"github.com/wecomapp/wecomapp/inbox"
+	"github.com/wecomapp/wecomapp/wecom"
+	"github.com/wecomapp/wecomapp/wecom/wecomsim"
+)
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("serve", "", "Run the HTTP server (WeCom callbacks, H5 pages, health and metrics) and the background workers until SIGINT or SIGTERM.")
+	addr := fs.String("addr", "", "listen address, overriding server.addr (e.g. :8080)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Server.Addr = *addr
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+	}
+	// With port 0 (tests) the public URL can only be known once listening.
+	if strings.HasSuffix(cfg.Server.PublicURL, ":0") || *addr != "" {
+		cfg.Server.PublicURL = publicURLFor(ln.Addr())
+	}
+	return serve(ctx, e, cfg, ln)
+}
+
+func publicURLFor(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) error {
+	if cfg.Simulator.Enabled {
+		if err := fillSimulatorSecrets(cfg); err != nil {
+			return err
+		}
+		base := cfg.Server.PublicURL + cfg.Simulator.Mount
+		if cfg.WeCom.APIBase == "" {
+			cfg.WeCom.APIBase = base
+		}
+		if cfg.WeCom.OAuthBase == "" {
+			cfg.WeCom.OAuthBase = base
+		}
+	}
+	logOut := e.stderr
+	if logOut == nil {
+		logOut = os.Stderr
+	}
+	log, err := newLogger(cfg.Log, logOut)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
+
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if cfg.Database.MigrateOnStart {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range applied {
+			log.Info("migration applied", zap.String("migration", m))
+		}
+	}
+	co, err := openCoord(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer co.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(db.DB.DB, string(db.Dialect())),
+	)
+
+	var sim *wecomsim.Sim
+	if cfg.Simulator.Enabled {
+		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"))
+		defer sim.Close()
+	}
+
+	apps := make([]wecom.AppConfig, 0, len(cfg.WeCom.Apps))
+	for _, a := range cfg.WeCom.Apps {
+		apps = append(apps, wecom.AppConfig{Name: a.Name, AgentID: a.AgentID, Secret: a.Secret.Value})
+	}
+	corp, err := wecom.New(wecom.Options{
+		BaseURL: cfg.WeCom.APIBase, OAuthBaseURL: cfg.WeCom.OAuthBase, CorpID: cfg.WeCom.CorpID,
+		ContactSecret: cfg.WeCom.Contacts.Secret.Value, Apps: apps, Coord: co, HTTPTimeout: cfg.WeCom.HTTPTimeout,
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	_ = corp // the domain packages of later issues take it
+
+	recv, err := receivers(cfg)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	ib, err := inbox.New(db, inbox.Options{
+		Owner: fmt.Sprintf("%s-%d", host, os.Getpid()), Workers: cfg.Inbox.Workers, Lease: cfg.Inbox.Lease,
+		MaxAttempts: cfg.Inbox.MaxAttempts, Poll: cfg.Inbox.Poll, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	registerInboxHandlers(ib, log)
+
+	h, err := handler.New(handler.Deps{
+		Logger: log, DB: db, Coord: co, Metrics: reg, TrustedProxies: cfg.Server.TrustedProxies,
+		Receivers: recv, Inbox: ib,
+		Title: cfg.WeCom.Apps[0].Title, Version: versionString(), PublicURL: cfg.Server.PublicURL,
+		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount,
+	})
+	if err != nil {
+		return err
+	}
+
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		ErrorLog:          zap.NewStdLog(log.Named("http.server")),
+		// Requests see a context that ends at shutdown, so long polls and
+		// streams stop instead of holding the drain.
+		BaseContext: func(net.Listener) context.Context { return workers },
+	}
+
+	g, gctx := errgroup.WithContext(workers)
+	if cfg.Inbox.Workers > 0 {
+		g.Go(func() error { return ib.Run(gctx) })
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	printBanner(e, cfg, sim != nil)
+	log.Info("serving", zap.String("addr", ln.Addr().String()), zap.String("public_url", cfg.Server.PublicURL),
+		zap.String("database", string(db.Dialect())), zap.Bool("redis", cfg.Redis.Addr != ""), zap.Bool("simulator", sim != nil))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", zap.Duration("deadline", cfg.Server.ShutdownTimeout))
+	case err := <-serveErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	case <-gctx.Done():
+		runErr = fmt.Errorf("background worker stopped: %w", context.Cause(gctx))
+	}
+
+	// Drain requests first (WeCom callbacks in flight get their answer),
+	// then stop the workers, which release their leases, all within one
+	// deadline.
+	deadline := time.Now().Add(cfg.Server.ShutdownTimeout)
+	sctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("requests still running at the shutdown deadline", zap.Error(err))
+		_ = srv.Close()
+	}
+	stopWorkers()
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
+			runErr = err
+		}
+	case <-sctx.Done():
+		log.Warn("background workers did not stop by the shutdown deadline")
+	}
+	log.Info("stopped")
+	return runErr
+}
+
+func printBanner(e *env, cfg *config.Config, simulated bool) {
+	u := cfg.Server.PublicURL
+	fmt.Fprintf(e.stdout, "wecomapp is running: open %s\n", u)
+	fmt.Fprintf(e.stdout, "  health   %s/healthz   readiness %s/readyz   metrics %s/metrics\n", u, u, u)
+	fmt.Fprintf(e.stdout, "  callback %s/wecom/callback/<app>   (apps: %s, and contacts)\n", u, appNames(cfg))
+	if simulated {
+		fmt.Fprintf(e.stdout, "  WeCom simulator %s%s   phone page %s%s/phone\n", u, cfg.Simulator.Mount, u, cfg.Simulator.Mount)
+	}
+}
+
+func appNames(cfg *config.Config) string {
+	var names []string
+	for _, a := range cfg.WeCom.Apps {
+		names = append(names, a.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func simHandler(s *wecomsim.Sim) http.Handler {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+// newSimulatorWith builds a simulated WeCom seeded per simulator.seed. The
+// embedded default wires it to this server's callback URLs; appCallback's
+// {app} is replaced by each app's name.
+func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string) *wecomsim.Sim {
+	var fixture *wecomsim.Fixture
+	switch cfg.Simulator.Seed {
+	case "demo":
+		fixture = demo.Generate(demo.Small()).SimFixture()
+	case "full":
+		fixture = demo.Generate(demo.Full()).SimFixture()
+	default:
+		fixture = &wecomsim.Fixture{}
+	}
+	var apps []wecomsim.App
+	for _, a := range cfg.WeCom.Apps {
+		apps = append(apps, wecomsim.App{
+			AgentID: a.AgentID, Name: a.Title, Secret: a.Secret.Value, Token: a.Token.Value, EncodingAESKey: a.EncodingAESKey.Value,
+			CallbackURL: strings.ReplaceAll(appCallback, "{app}", a.Name), HomeURL: cfg.Server.PublicURL + "/", TrustedDomain: hostOf(cfg.Server.PublicURL),
+			ReportEnter: true,
+		})
+	}
+	return wecomsim.New(wecomsim.Options{
+		CorpID:        cfg.WeCom.CorpID,
+		ContactSecret: cfg.WeCom.Contacts.Secret.Value,
+		ContactCallback: wecomsim.Receiver{
+			URL: contactsCallback, Token: cfg.WeCom.Contacts.Token.Value, EncodingAESKey: cfg.WeCom.Contacts.EncodingAESKey.Value,
+		},
+		Apps:            apps,
+		Restricted:      cfg.Simulator.Restricted,
+		CallbackRetries: cfg.Simulator.CallbackRetries,
+		CallbackTimeout: cfg.Simulator.CallbackTimeout,
+		Logger:          log,
+		Fixture:         fixture,
+		BaseURL:         cfg.Server.PublicURL + cfg.Simulator.Mount,
+	})
+}
+
+func hostOf(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	host, _, _ := strings.Cut(u, "/")
+	return host
+}

@@ -1,0 +1,138 @@
+// Package config loads config.yaml, applies WECOMAPP_* environment
+// overrides and *_FILE secrets, and validates everything at once so a bad
+// deployment stops at start-up with every problem named.
+//
+// Only cmd/wecomapp imports config; every other package takes its own
+// Options struct built from it.
+package config
+
+import (
+	"time"
+)
+
+// EnvPrefix starts every environment override: server.addr is
+// WECOMAPP_SERVER_ADDR, wecom.apps[name=hall].secret is
+// WECOMAPP_WECOM_APPS_HALL_SECRET.
+const EnvPrefix = "WECOMAPP"
+
+// Config is the whole configuration. Field tags: yaml is the key in
+// config.yaml; secret fields are Secret values that come only from the
+// environment or a file.
+type Config struct {
+	Server    Server    `yaml:"server"`
+	Log       Log       `yaml:"log"`
+	Database  Database  `yaml:"database"`
+	Redis     Redis     `yaml:"redis"`
+	WeCom     WeCom     `yaml:"wecom"`
+	Simulator Simulator `yaml:"simulator"`
+	Inbox     Inbox     `yaml:"inbox"`
+	Security  Security  `yaml:"security"`
+}
+
+// Server is the HTTP server.
+type Server struct {
+	Addr              string        `yaml:"addr"`
+	PublicURL         string        `yaml:"public_url"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	TrustedProxies    []string      `yaml:"trusted_proxies"`
+}
+
+// Log is the zap logger.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Database is the SQL store.
+type Database struct {
+	Driver          string        `yaml:"driver"`
+	DSN             Secret        `yaml:"dsn" secret:"soft"`
+	MaxOpenConns    int           `yaml:"max_open_conns"`
+	MaxIdleConns    int           `yaml:"max_idle_conns"`
+	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
+	MigrateOnStart  bool          `yaml:"migrate_on_start"`
+}
+
+// Redis is the coordination layer's backend; an empty Addr selects the
+// in-process implementation.
+type Redis struct {
+	Addr     string `yaml:"addr"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	DB       int    `yaml:"db"`
+	Prefix   string `yaml:"prefix"`
+}
+
+// WeCom is the corp and its receivers.
+type WeCom struct {
+	CorpID      string        `yaml:"corp_id"`
+	APIBase     string        `yaml:"api_base"`
+	OAuthBase   string        `yaml:"oauth_base"`
+	HTTPTimeout time.Duration `yaml:"http_timeout"`
+	Contacts    Receiver      `yaml:"contacts"`
+	Apps        []App         `yaml:"apps" key:"name"`
+}
+
+// Receiver is a secret plus its callback credentials.
+type Receiver struct {
+	Secret         Secret `yaml:"secret"`
+	Token          Secret `yaml:"token"`
+	EncodingAESKey Secret `yaml:"encoding_aes_key"`
+}
+
+// App is one self-built application.
+type App struct {
+	Name     string `yaml:"name"`
+	AgentID  int64  `yaml:"agent_id"`
+	Title    string `yaml:"title"`
+	Receiver `yaml:",inline"`
+}
+
+// Simulator mounts the built-in WeCom simulator.
+type Simulator struct {
+	Enabled         bool          `yaml:"enabled"`
+	Mount           string        `yaml:"mount"`
+	Seed            string        `yaml:"seed"`
+	Restricted      bool          `yaml:"restricted"`
+	CallbackRetries int           `yaml:"callback_retries"`
+	CallbackTimeout time.Duration `yaml:"callback_timeout"`
+}
+
+// Inbox is the callback inbox dispatcher.
+type Inbox struct {
+	Workers     int           `yaml:"workers"`
+	Lease       time.Duration `yaml:"lease"`
+	MaxAttempts int           `yaml:"max_attempts"`
+	Poll        time.Duration `yaml:"poll"`
+}
+
+// Security holds keys that protect stored data.
+type Security struct {
+	DataKey Secret `yaml:"data_key"`
+}
+
+// Defaults is the embedded default: SQLite under ./data, in-process
+// coordination, the built-in simulator. config.yaml repeats these values
+// so that the file documents them.
+func Defaults() Config {
+	return Config{
+		Server: Server{
+			Addr:              "127.0.0.1:8080",
+			ShutdownTimeout:   10 * time.Second,
+			ReadHeaderTimeout: 5 * time.Second,
+			IdleTimeout:       120 * time.Second,
+		},
+		Log:      Log{Level: "info", Format: "console"},
+		Database: Database{Driver: "sqlite", DSN: Secret{Value: "file:data/wecomapp.db"}, MaxOpenConns: 0, MaxIdleConns: 0, ConnMaxLifetime: 5 * time.Minute, MigrateOnStart: true},
+		Redis:    Redis{Prefix: "wecomapp:"},
+		WeCom: WeCom{
+			CorpID:      "wwdemo0000000001",
+			HTTPTimeout: 10 * time.Second,
+			Apps:        []App{{Name: "hall", AgentID: 1000002, Title: "一站式服务大厅"}},
+		},
+		Simulator: Simulator{Enabled: true, Mount: "/wecomsim", Seed: "demo", CallbackRetries: 3, CallbackTimeout: 5 * time.Second},
+		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 8, Poll: 500 * time.Millisecond},
+	}
+}

@@ -1,0 +1,270 @@
+package config
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+var (
+	appNameRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	corpIDRe  = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+	tokenRe   = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+)
+
+// Example values used in messages. They are the official test vector's,
+// public and useless for any real corp.
+const (
+	exampleAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+	exampleDSN    = "wecomapp:password@tcp(127.0.0.1:3306)/wecomapp?parseTime=true"
+)
+
+// validate checks every setting and derives the few that default from
+// others (public_url from addr).
+func validate(c *Config) []Problem {
+	var ps []Problem
+	add := func(key, source, problem, example string) {
+		ps = append(ps, Problem{Key: key, Source: source, Problem: problem, Example: example})
+	}
+
+	if _, port, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		add("server.addr", "", fmt.Sprintf("%q is not host:port", c.Server.Addr), "127.0.0.1:8080 or :8080")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		add("server.addr", "", fmt.Sprintf("port %q is not a number from 0 to 65535", port), ":8080")
+	}
+	if c.Server.PublicURL == "" {
+		c.Server.PublicURL = defaultPublicURL(c.Server.Addr)
+	} else if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("server.public_url", "", fmt.Sprintf("%q is not an absolute http(s) URL", c.Server.PublicURL), "https://hall.example.edu.cn")
+	} else {
+		c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			add(key, "", fmt.Sprintf("%v must be a positive duration", d), "10s")
+		}
+	}
+	positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
+	positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
+	positive("server.idle_timeout", c.Server.IdleTimeout)
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "", fmt.Sprintf("%q is not a level", c.Log.Level), "debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "console", "json":
+	default:
+		add("log.format", "", fmt.Sprintf("%q is not a format", c.Log.Format), "console (local) or json (production)")
+	}
+
+	ps = append(ps, validateDatabase(&c.Database)...)
+
+	if c.Redis.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Redis.Addr); err != nil {
+			add("redis.addr", "", fmt.Sprintf("%q is not host:port", c.Redis.Addr), "127.0.0.1:6379")
+		}
+	}
+	if c.Redis.DB < 0 || c.Redis.DB > 15 {
+		add("redis.db", "", fmt.Sprintf("%d is outside 0..15", c.Redis.DB), "0")
+	}
+
+	ps = append(ps, validateWeCom(&c.WeCom, c.Simulator.Enabled)...)
+
+	if c.Simulator.Enabled {
+		if !strings.HasPrefix(c.Simulator.Mount, "/") || strings.HasSuffix(c.Simulator.Mount, "/") || len(c.Simulator.Mount) < 2 {
+			add("simulator.mount", "", fmt.Sprintf("%q must start with / and not end with /", c.Simulator.Mount), "/wecomsim")
+		}
+		switch c.Simulator.Seed {
+		case "demo", "full", "empty":
+		default:
+			add("simulator.seed", "", fmt.Sprintf("%q is not a seed", c.Simulator.Seed), "demo (a small university), full (36,000 people) or empty")
+		}
+		if c.Simulator.CallbackRetries < 0 || c.Simulator.CallbackRetries > 10 {
+			add("simulator.callback_retries", "", fmt.Sprintf("%d is outside 0..10", c.Simulator.CallbackRetries), "3")
+		}
+		positive("simulator.callback_timeout", c.Simulator.CallbackTimeout)
+	}
+
+	if c.Inbox.Workers < 0 || c.Inbox.Workers > 256 {
+		add("inbox.workers", "", fmt.Sprintf("%d is outside 0..256 (0: this instance only accepts callbacks)", c.Inbox.Workers), "4")
+	}
+	if c.Inbox.Lease < 5*time.Second {
+		add("inbox.lease", "", fmt.Sprintf("%v is shorter than 5s; a slow handler would be run twice", c.Inbox.Lease), "30s")
+	}
+	if c.Inbox.MaxAttempts < 1 || c.Inbox.MaxAttempts > 100 {
+		add("inbox.max_attempts", "", fmt.Sprintf("%d is outside 1..100", c.Inbox.MaxAttempts), "8")
+	}
+	positive("inbox.poll", c.Inbox.Poll)
+
+	if k := c.Security.DataKey; k.IsSet() {
+		if _, err := DecodeDataKey(k.Value); err != nil {
+			add("security.data_key", k.Source, err.Error(), "the output of: openssl rand -base64 32")
+		}
+	} else if !c.Simulator.Enabled {
+		add("security.data_key", "", "is required in production (it encrypts sensitive fields at rest); set WECOMAPP_SECURITY_DATA_KEY or WECOMAPP_SECURITY_DATA_KEY_FILE", "the output of: openssl rand -base64 32")
+	}
+	return ps
+}
+
+func defaultPublicURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func validateDatabase(d *Database) []Problem {
+	var ps []Problem
+	add := func(key, source, problem, example string) {
+		ps = append(ps, Problem{Key: key, Source: source, Problem: problem, Example: example})
+	}
+	switch d.Driver {
+	case "sqlite":
+		if d.DSN.Value == "" {
+			add("database.dsn", d.DSN.Source, "is empty", "file:data/wecomapp.db")
+		}
+	case "mysql":
+		if d.DSN.Value == "" {
+			add("database.dsn", d.DSN.Source, "is empty; set WECOMAPP_DATABASE_DSN or WECOMAPP_DATABASE_DSN_FILE", exampleDSN)
+			break
+		}
+		cfg, err := mysql.ParseDSN(d.DSN.Value)
+		if err != nil {
+			// The driver's message never repeats the DSN, so the password stays out of it.
+			add("database.dsn", d.DSN.Source, "is not a valid MySQL DSN ("+err.Error()+")", exampleDSN)
+			break
+		}
+		if cfg.DBName == "" {
+			add("database.dsn", d.DSN.Source, "names no database", exampleDSN)
+		}
+		if cfg.Passwd != "" && d.DSN.inline {
+			add("database.dsn", d.DSN.Source, "holds a password, and config.yaml is not a place for secrets; move it to WECOMAPP_DATABASE_DSN or WECOMAPP_DATABASE_DSN_FILE", exampleDSN)
+		}
+	default:
+		add("database.driver", "", fmt.Sprintf("%q is not a driver", d.Driver), "sqlite (embedded default) or mysql (MySQL 8 / MariaDB 10.6+)")
+	}
+	if d.MaxOpenConns < 0 {
+		add("database.max_open_conns", "", "must not be negative", "25")
+	}
+	if d.MaxIdleConns < 0 {
+		add("database.max_idle_conns", "", "must not be negative", "25")
+	}
+	return ps
+}
+
+func validateWeCom(w *WeCom, simulated bool) []Problem {
+	var ps []Problem
+	add := func(key, source, problem, example string) {
+		ps = append(ps, Problem{Key: key, Source: source, Problem: problem, Example: example})
+	}
+	if !corpIDRe.MatchString(w.CorpID) {
+		add("wecom.corp_id", "", fmt.Sprintf("%q is not a corp id (letters and digits)", w.CorpID), "ww1234567890abcdef")
+	}
+	for _, k := range []struct {
+		key, v string
+	}{{"wecom.api_base", w.APIBase}, {"wecom.oauth_base", w.OAuthBase}} {
+		if k.v == "" {
+			continue
+		}
+		if u, err := url.Parse(k.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(k.key, "", fmt.Sprintf("%q is not an absolute http(s) URL", k.v), "https://qyapi.weixin.qq.com")
+		}
+	}
+	if w.HTTPTimeout <= 0 {
+		add("wecom.http_timeout", "", "must be a positive duration", "10s")
+	}
+	receiver := func(key string, r Receiver) {
+		if !simulated && !r.Secret.IsSet() {
+			add(key+".secret", "", "is required when the simulator is off; set "+envOf(key+".secret")+" or "+envOf(key+".secret")+"_FILE", "the secret shown in the WeCom admin console")
+		}
+		if r.Token.IsSet() && !tokenRe.MatchString(r.Token.Value) {
+			add(key+".token", r.Token.Source, fmt.Sprintf("must be 1 to 32 letters or digits, got %d characters", len(r.Token.Value)), "QDG6eK")
+		} else if !simulated && !r.Token.IsSet() {
+			add(key+".token", "", "is required when the simulator is off; set "+envOf(key+".token"), "the Token from the console's 接收消息 settings")
+		}
+		if r.EncodingAESKey.IsSet() {
+			if p := checkAESKey(r.EncodingAESKey.Value); p != "" {
+				add(key+".encoding_aes_key", r.EncodingAESKey.Source, p, exampleAESKey)
+			}
+		} else if !simulated {
+			add(key+".encoding_aes_key", "", "is required when the simulator is off; set "+envOf(key+".encoding_aes_key"), exampleAESKey)
+		}
+	}
+	receiver("wecom.contacts", w.Contacts)
+	if len(w.Apps) == 0 {
+		add("wecom.apps", "", "lists no application", "[{name: hall, agent_id: 1000002}]")
+	}
+	names := map[string]bool{}
+	agents := map[int64]bool{}
+	for _, a := range w.Apps {
+		key := "wecom.apps[" + a.Name + "]"
+		if !appNameRe.MatchString(a.Name) {
+			add(key+".name", "", fmt.Sprintf("%q must be lowercase letters, digits, - or _, starting with a letter", a.Name), "hall")
+		}
+		if names[a.Name] {
+			add(key+".name", "", "is listed twice", "")
+		}
+		names[a.Name] = true
+		if a.AgentID <= 0 {
+			add(key+".agent_id", "", fmt.Sprintf("%d is not an agent id", a.AgentID), "1000002")
+		} else if agents[a.AgentID] {
+			add(key+".agent_id", "", fmt.Sprintf("%d is used by two apps", a.AgentID), "")
+		}
+		agents[a.AgentID] = true
+		receiver(key, a.Receiver)
+	}
+	return ps
+}
+
+// checkAESKey mirrors wecom.ParseEncodingAESKey (config imports nothing
+// from the project) and never echoes the key.
+func checkAESKey(k string) string {
+	if len(k) != 43 {
+		return fmt.Sprintf("must be exactly 43 characters (A-Z, a-z, 0-9), got %d", len(k))
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return fmt.Sprintf("character %d is not a letter or digit", i+1)
+		}
+	}
+	if b, err := base64.StdEncoding.DecodeString(k + "="); err != nil || len(b) != 32 {
+		return "does not decode to a 32-byte AES key"
+	}
+	return ""
+}
+
+// DecodeDataKey accepts a 32-byte key as standard base64 or hex.
+func DecodeDataKey(s string) ([]byte, error) {
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	return nil, fmt.Errorf("must be 32 random bytes as base64 (44 characters) or hex (64), got %d characters", len(s))
+}
+
+// envOf names the environment variable of a dotted key.
+func envOf(key string) string {
+	key = strings.NewReplacer("[", ".", "]", "").Replace(key)
+	var parts []string
+	for _, p := range strings.Split(key, ".") {
+		parts = append(parts, envName(p))
+	}
+	return EnvPrefix + "_" + strings.Join(parts, "_")
+}

@@ -1,0 +1,119 @@
+package handler
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/inbox"
+	"github.com/wecomapp/wecomapp/internal/logctx"
+	"github.com/wecomapp/wecomapp/store"
+	"github.com/wecomapp/wecomapp/wecom"
+)
+
+// Deps is everything the routes need, built by cmd.
+type Deps struct {
+	Logger *zap.Logger
+	DB     *store.DB
+	Coord  coord.Store
+	// Metrics is where request metrics are registered and /metrics reads from.
+	Metrics *prometheus.Registry
+	// Simulator, when set, is mounted at SimulatorMount (the embedded default).
+	Simulator      http.Handler
+	SimulatorMount string
+	// TrustedProxies are the load balancers whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// Receivers are the callback receivers by the name in
+	// /wecom/callback/:app: each app, and "contacts" for the contacts-sync
+	// tool, each with its own token and EncodingAESKey.
+	Receivers map[string]*wecom.Crypter
+	// Inbox stores accepted callbacks; required when Receivers is set.
+	Inbox *inbox.Inbox
+	// Title, Version and PublicURL are shown on pages and used in links.
+	Title     string
+	Version   string
+	PublicURL string
+}
+
+// New builds the HTTP handler. cmd and tests see only net/http.
+func New(d Deps) (http.Handler, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, err
+	}
+	if err := validateReceivers(d.Receivers, d.Inbox); err != nil {
+		return nil, err
+	}
+	pages, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{Deps: d, log: d.Logger.Named("http"), pages: pages}
+	// A nil *Registry inside a non-nil interface would panic on Register.
+	var reg prometheus.Registerer
+	if d.Metrics != nil {
+		reg = d.Metrics
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	r.Use(s.requestID, m.middleware, s.accessLog, s.recover)
+	s.routes(r)
+	return r, nil
+}
+
+type server struct {
+	Deps
+	log   *zap.Logger
+	pages map[string]*template.Template
+}
+
+// handlerFunc is a handler that returns its error instead of writing it,
+// so that mapping errors to statuses and logging them happens in one place.
+type handlerFunc func(c *gin.Context) error
+
+func (s *server) wrap(h handlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.respondError(c, err)
+		}
+	}
+}
+
+// badRequest is a client error whose message is safe to show.
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+// respondError maps an error to a status, logs server-side failures once,
+// and never shows internal details to the client.
+func (s *server) respondError(c *gin.Context, err error) {
+	log := logctx.L(c.Request.Context(), s.log)
+	var br badRequest
+	var we *wecom.Error
+	var ce *wecom.CryptoError
+	switch {
+	case errors.As(err, &br):
+		c.String(http.StatusBadRequest, br.msg)
+	case errors.As(err, &ce):
+		// A forged or broken callback: say no, and say why in our log only.
+		log.Warn("callback refused", zap.Int("code", ce.Code), zap.String("reason", ce.Reason), zap.String("path", c.Request.URL.Path))
+		c.String(http.StatusForbidden, "invalid callback")
+	case errors.Is(err, store.ErrNotFound):
+		c.String(http.StatusNotFound, "not found")
+	case errors.As(err, &we):
+		log.Error("wecom call failed", zap.Error(err))
+		c.String(http.StatusBadGateway, "WeCom is not answering as expected; try again shortly")
+	default:
+		log.Error("request failed", zap.Error(err), zap.String("path", c.Request.URL.Path))
+		c.String(http.StatusInternalServerError, "internal error")
+	}
+}

@@ -1,0 +1,98 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wecomapp/wecomapp/h5"
+)
+
+type check struct {
+	Name  string
+	State string
+	OK    bool
+}
+
+type homeView struct {
+	Title        string
+	Version      string
+	Checks       []check
+	SimulatorURL string
+	Callbacks    []string
+}
+
+// home is the landing page `make run` points at: what is running and
+// where to go next.
+func (s *server) home(c *gin.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	v := homeView{Title: s.Title, Version: s.Version}
+	if v.Title == "" {
+		v.Title = "wecomapp"
+	}
+	v.Checks = append(v.Checks, s.databaseCheck(ctx)...)
+	if err := s.Coord.Ping(ctx); err != nil {
+		v.Checks = append(v.Checks, check{"coordination", "unreachable", false})
+	} else {
+		v.Checks = append(v.Checks, check{"coordination", "ok", true})
+	}
+	if s.Simulator != nil {
+		v.SimulatorURL = s.PublicURL + s.SimulatorMount
+		v.Checks = append(v.Checks, check{"WeCom", "built-in simulator", true})
+	}
+	for name := range s.Receivers {
+		v.Callbacks = append(v.Callbacks, "POST "+s.PublicURL+"/wecom/callback/"+name)
+	}
+	sort.Strings(v.Callbacks)
+	return s.render(c, http.StatusOK, "home", v)
+}
+
+func (s *server) databaseCheck(ctx context.Context) []check {
+	if err := s.DB.PingContext(ctx); err != nil {
+		return []check{{"database (" + string(s.DB.Dialect()) + ")", "unreachable", false}}
+	}
+	out := []check{{"database (" + string(s.DB.Dialect()) + ")", "ok", true}}
+	if n, err := s.DB.Pending(ctx); err != nil || n > 0 {
+		out = append(out, check{"migrations", fmt.Sprintf("%d pending", n), false})
+	} else {
+		out = append(out, check{"migrations", "applied", true})
+	}
+	return out
+}
+
+// render executes a page into a buffer first, so a template error becomes
+// a clean 500 rather than half a page.
+func (s *server) render(c *gin.Context, status int, page string, data any) error {
+	t, ok := s.pages[page]
+	if !ok {
+		return fmt.Errorf("handler: no page %q", page)
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", data); err != nil {
+		return fmt.Errorf("handler: render %s: %w", page, err)
+	}
+	c.Header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(status, "text/html; charset=utf-8", b.Bytes())
+	return nil
+}
+
+func loadPages() (map[string]*template.Template, error) { return h5.Templates() }
+
+func staticHandler() http.Handler {
+	fs := http.FileServer(http.FS(h5.Static()))
+	return http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Asset URLs carry their content hash, so they can be cached for good.
+		if r.URL.Query().Get("v") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		fs.ServeHTTP(w, r)
+	}))
+}

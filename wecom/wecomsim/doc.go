@@ -1,0 +1,53 @@
+// Package wecomsim is a high-fidelity WeCom (企业微信) server for tests and
+// local runs. It is a plain net/http http.Handler: use
+// httptest.NewServer(sim) in tests, or mount it under a path prefix with
+// http.StripPrefix beside the real server (set Options.BaseURL to the
+// external URL, prefix included), and point the wecom client's BaseURL at it.
+//
+// It owns:
+//
+//   - the server side of the WeCom APIs the project uses, answering with the
+//     paths, fields, errcodes and errmsg shapes of the shared API reference
+//     (wecom-api.md): gettoken and the token rules; contacts (departments,
+//     members, tags); media upload; asynchronous batch imports;
+//   - the contacts state of one corp, seeded from a Fixture and restored by
+//     Reset;
+//   - outgoing encrypted callbacks: change_contact to the contacts-sync
+//     receiver when contacts change outside the contacts-sync secret (admin
+//     API, app tag edits), batch_job_result to the URL given with a batch
+//     job — asynchronous, in order per receiver, with a timeout and retries;
+//   - inspection and fault injection: call, change and delivery logs,
+//     per-API frequency limits (45009), injected latency, HTTP statuses,
+//     errcodes and dropped connections — as exported methods and as a JSON
+//     admin API under AdminPrefix (see admin.go).
+//
+// Where the reference marks behaviour unconfirmed, the simulator picks one
+// reading and says so in a comment next to the code.
+//
+// # Extending
+//
+//   - An API is one row of the route table in routes.go: path, method, who
+//     may call it (accessAny, accessContacts, accessApp), the success errmsg,
+//     the default fields its error responses carry, and the handler.
+//   - The pipeline in call.go (serveAPI, dispatch) runs for every row: faults,
+//     then token (41001/40014/42001), frequency limit (45009), method
+//     (40063), caller (48002, 48009), then the handler, then the call log.
+//   - Handlers are func(*call) (obj, error): they run with Sim.mu held, must
+//     not block, read the body with call.fields() (presence-aware: absent
+//     fields are not zero values), and fail with errf(code, detail…). The
+//     caller is call.cred (credential.appOf() for app tokens; visibility via
+//     state.visible).
+//   - Pages that are not APIs (OAuth, JS-SDK, a member's phone view) register
+//     in pageRoutes; links must be built on Sim.BaseURL.
+//   - App callbacks go through sendAppCallback (encrypted with the app's
+//     token and key, AgentID in the envelope, passive reply handed to
+//     onReply); payloads are built with wecom.Event.XML.
+//   - Per-member message shaping (30/min, 1,000/h per app and member) is
+//     memberMessageAllowed, over state.memMsg.
+//   - New state goes in state (restored by Reset); contacts changes go
+//     through recordChange, which logs them and sends change_contact.
+//
+// wecomsim imports the standard library, zap and package wecom (callback
+// crypto and event builders). It must not import store, handler or any
+// domain package: they test against it, not the other way round.
+package wecomsim
