@@ -232,7 +232,7 @@ func TestPressSelections(t *testing.T) {
 	})
 	app := e.app()
 	vote := e.send(app, cardTo("lihua", obj{"card_type": "vote_interaction", "task_id": "vote1", "main_title": obj{"title": "午餐"},
-		"checkbox": obj{"question_key": "q1", "mode": 1, "option_list": []obj{{"id": "a", "text": "面"}, {"id": "b", "text": "饭", "is_checked": true}, {"id": "c", "text": "粥"}}},
+		"checkbox":      obj{"question_key": "q1", "mode": 1, "option_list": []obj{{"id": "a", "text": "面"}, {"id": "b", "text": "饭", "is_checked": true}, {"id": "c", "text": "粥"}}},
 		"submit_button": obj{"text": "提交", "key": "submit"}}))
 	want(t, vote, 0)
 	multi := e.send(app, cardTo("lihua", obj{"card_type": "multiple_interaction", "task_id": "multi1", "main_title": obj{"title": "选课"},

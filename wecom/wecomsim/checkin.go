@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -898,8 +899,7 @@ func (s *Sim) adminCheckin(mux *http.ServeMux) {
 }
 
 func parseAdminTime(v string) (time.Time, error) {
-	var sec int64
-	if _, err := fmt.Sscanf(v, "%d", &sec); err == nil && !strings.ContainsAny(v, "-:T") {
+	if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
 		return time.Unix(sec, 0), nil
 	}
 	return time.Parse(time.RFC3339, v)

@@ -156,7 +156,7 @@ func (s *Sim) applyUserFields(u *User, f fields, self *member, a actor) error {
 		}
 		u.Position = v
 	}
-	if v, ok, err := f.str("gender"); err != nil {
+	if v, ok, err := genderField(f); err != nil {
 		return err
 	} else if ok {
 		switch v {
@@ -312,9 +312,12 @@ func (s *Sim) applyUserFields(u *User, f fields, self *member, a actor) error {
 	if hasLeaders {
 		u.IsLeaderInDept = leaders
 	}
+	// main_department 0 names no department: it is taken as absent
+	// (silenceper's user requests always send it; a 0 that WeCom rejected
+	// would make every silenceper create fail — unconfirmed).
 	if v, ok, err := f.int64("main_department"); err != nil {
 		return err
-	} else if ok {
+	} else if ok && v != 0 {
 		if !slices.Contains(u.Department, v) {
 			return errf(40058, "main_department %d is not one of the member's departments", v)
 		}
@@ -379,6 +382,22 @@ func (s *Sim) applyUserFields(u *User, f fields, self *member, a actor) error {
 		}
 	}
 	return nil
+}
+
+// genderField reads gender as a string ("1") or a number (1): the API
+// documents a string, but the server types it uint32 (a string draws a
+// warning in the answer, per PowerWeChat PR #202) and silenceper's
+// UserCreateRequest sends a number.
+func genderField(f fields) (string, bool, error) {
+	v, ok, err := f.str("gender")
+	if err != nil {
+		var n json.Number
+		if _, nerr := f.value("gender", &n); nerr != nil {
+			return "", true, err
+		}
+		return n.String(), true, nil
+	}
+	return v, ok, nil
 }
 
 // createUser applies user/create.

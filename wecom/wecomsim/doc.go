@@ -9,7 +9,21 @@
 //   - the server side of the WeCom APIs the project uses, answering with the
 //     paths, fields, errcodes and errmsg shapes of the shared API reference
 //     (wecom-api.md): gettoken and the token rules; contacts (departments,
-//     members, tags); media upload; asynchronous batch imports;
+//     members, tags); media upload; asynchronous batch imports; JS-SDK
+//     tickets (jsapi.go, with VerifyJSSignature to check a page's
+//     wx.config as the client would); workbench custom display
+//     (workbench.go, WorkbenchTile for the phone page); checkin records and
+//     reports over generated history (checkin.go, AddCheckin); application
+//     messages and template cards — send, update_template_card, recall,
+//     statistics (message.go, card.go); OAuth getuserinfo/getuserdetail
+//     (oauth.go);
+//   - the member side: an inbox per member with every delivered message
+//     and each member's copy of a card (inbox.go, Inbox); members pressing
+//     card buttons, opening apps and texting them, which send
+//     template_card_event, enter_agent and text callbacks and apply the
+//     passive replies (card.go PressCardButton, app_events.go); the OAuth
+//     authorize page standing in for the client's "who are you?"; and the
+//     phone page, a member's WeCom in a browser (phone.go, {BaseURL}/phone);
 //   - the contacts state of one corp, seeded from a Fixture and restored by
 //     Reset;
 //   - outgoing encrypted callbacks: change_contact to the contacts-sync
@@ -42,6 +56,9 @@
 //   - App callbacks go through sendAppCallback (encrypted with the app's
 //     token and key, AgentID in the envelope, passive reply handed to
 //     onReply); payloads are built with wecom.Event.XML.
+//   - Limits other than per corp and API (per app, per member, per corp
+//     across APIs) count in st.limits under "<area>:…" keys with
+//     countWindow / countWindows (jsapi.go).
 //   - Per-member message shaping (30/min, 1,000/h per app and member) is
 //     memberMessageAllowed, over state.memMsg.
 //   - New state goes in state (restored by Reset); contacts changes go

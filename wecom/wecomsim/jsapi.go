@@ -44,10 +44,9 @@ type jsTicket struct {
 	expires time.Time
 }
 
-// ticketStore holds the current ticket of the corp and of each app, plus
-// the tickets issued before them (so VerifyJSSignature can tell a ticket of
-// the wrong kind from a wrong signature). Guarded by Sim.mu; survives
-// Reset like tokenStore.
+// ticketStore holds the current ticket of the corp and of each app;
+// VerifyJSSignature tries them all to tell a ticket of the wrong kind from
+// a wrong signature. Guarded by Sim.mu; survives Reset like tokenStore.
 type ticketStore struct {
 	corp *jsTicket
 	apps map[int64]*jsTicket

@@ -130,8 +130,8 @@ func textTo(to, content string) obj {
 
 func buttonCard(task string) obj {
 	return obj{
-		"card_type": "button_interaction",
-		"source":    obj{"desc": "一站式服务大厅", "desc_color": 1},
+		"card_type":  "button_interaction",
+		"source":     obj{"desc": "一站式服务大厅", "desc_color": 1},
 		"main_title": obj{"title": "请假申请", "desc": "学生1 · 3月4日"},
 		"task_id":    task,
 		"horizontal_content_list": []obj{

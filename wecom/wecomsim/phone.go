@@ -308,6 +308,7 @@ func (s *Sim) renderAuthorizePicker(w http.ResponseWriter, r *http.Request, ar *
 
 // inboxView is the member's phone.
 type inboxView struct {
+	Workbench bool // some app shows a custom workbench tile
 	Me        memberRow
 	Dept      string
 	Apps      []appView
@@ -331,6 +332,46 @@ type appView struct {
 	TabHref  string
 	HasHome  bool
 	Active   bool
+	Tile     *tileView // the app's custom workbench display, if any
+}
+
+// tileView is an app's workbench tile for this member (workbench.go).
+type tileView struct {
+	Type          string
+	KeyData       []WorkbenchKeyDataItem
+	List          []WorkbenchListItem
+	ImageURL      string
+	JumpURL       string
+	WebviewURL    string
+	WebviewHeight int
+}
+
+// workbenchTile renders what app agentID's tile shows member userid; nil
+// for the plain icon.
+func (s *Sim) workbenchTile(agentID int64, userid string) *tileView {
+	t, err := s.WorkbenchTile(agentID, userid)
+	if err != nil || !t.Custom {
+		return nil
+	}
+	d := t.Data
+	v := &tileView{Type: d.Type}
+	switch {
+	case d.KeyData != nil:
+		v.KeyData = d.KeyData.Items
+	case d.List != nil:
+		v.List = d.List.Items
+	case d.Image != nil:
+		v.ImageURL, v.JumpURL = d.Image.URL, d.Image.JumpURL
+	case d.Webview != nil:
+		v.WebviewURL, v.JumpURL = d.Webview.URL, d.Webview.JumpURL
+		v.WebviewHeight = 128
+		if d.Webview.Height == "single_row" {
+			v.WebviewHeight = 64
+		}
+	default:
+		return nil
+	}
+	return v
 }
 
 type flashView struct {
@@ -469,6 +510,10 @@ func (s *Sim) servePhoneInbox(w http.ResponseWriter, r *http.Request) {
 	}
 	items := s.inboxLocked(m.UserID)
 	s.mu.Unlock()
+	for i := range v.Apps {
+		v.Apps[i].Tile = s.workbenchTile(v.Apps[i].AgentID, m.UserID)
+		v.Workbench = v.Workbench || v.Apps[i].Tile != nil
+	}
 
 	flash := flashFrom(r.URL.Query())
 	for i := range items {

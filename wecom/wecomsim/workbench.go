@@ -13,6 +13,10 @@ import (
 // member's own data, kept in state (Reset clears them) and exposed to the
 // phone page and to tests through WorkbenchTile and GET /sim/api/workbench.
 //
+// agentid is checked as for message/send (agentOf, message.go): 41011
+// missing, 40056 unknown, 301002 another app's; only app tokens may call
+// (48002).
+//
 // Choices where the reference is silent (all unconfirmed):
 //   - validation failures (unknown type, a body missing where it is
 //     required, keydata > 4 items, list > 3 items or a title > 128 bytes, a
@@ -50,9 +54,10 @@ const (
 // Workbench frequency limits (doc 90454): set_workbench_data 10 calls a
 // minute per member per app; batch_set_workbench_data 100,000 person-times
 // a minute (per app in the SDK transcriptions; per corp is unconfirmed).
+// WorkbenchBatchLimit counts persons (userid_list entries), not calls.
 var (
-	WorkbenchDataLimit       = Limit{PerMinute: 10}
-	WorkbenchBatchPersonsMin = Limit{PerMinute: 100000}
+	WorkbenchDataLimit  = Limit{PerMinute: 10}
+	WorkbenchBatchLimit = Limit{PerMinute: 100000}
 )
 
 // WorkbenchData is what a workbench tile shows: the type and its body.
@@ -392,7 +397,7 @@ func (s *Sim) handleBatchSetWorkbenchData(c *call) (obj, error) {
 	}
 	key := "workbench:batch:" + strconv.FormatInt(app.AgentID, 10)
 	for range members {
-		if e := s.countWindow(key, WorkbenchBatchPersonsMin, c.now); e != nil {
+		if e := s.countWindow(key, WorkbenchBatchLimit, c.now); e != nil {
 			return nil, e
 		}
 	}
