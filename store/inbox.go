@@ -264,30 +264,11 @@ func (db *DB) ClaimInbox(ctx context.Context, owner string, n int, now time.Time
 // claimTx runs fn in a transaction suited to claiming. On MySQL/MariaDB it
 // is READ COMMITTED: locking reads then take no gap locks, so a claim does
 // not hold up the inserts of callbacks arriving meanwhile.
-func (db *DB) claimTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
+func (db *DB) claimTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if db.dialect != MySQL {
 		return db.WithTx(ctx, fn)
 	}
-	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if err = fn(tx); err != nil {
-		return err
-	}
-	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return db.withTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
 }
 
 // ExtendInboxLease moves the lease of a row being processed to until. It

@@ -151,8 +151,12 @@ func sqliteDSN(dsn string) (string, error) {
 
 // WithTx runs fn in a transaction, committing when fn returns nil and
 // rolling back on an error or a panic (which is re-raised).
-func (db *DB) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := db.BeginTxx(ctx, nil)
+func (db *DB) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return db.withTx(ctx, nil, fn)
+}
+
+func (db *DB) withTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := db.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}

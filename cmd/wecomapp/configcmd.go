@@ -5,10 +5,21 @@ import (
 	"fmt"
 
 	"github.com/wecomapp/wecomapp/config"
+	"github.com/wecomapp/wecomapp/store"
 )
 
 func (e *env) loadConfig() (*config.Config, error) {
 	return config.Load(e.configPath, e.configOptional, e.environ)
+}
+
+// openDatabase loads the configuration and opens its database, for the
+// commands that need nothing else.
+func (e *env) openDatabase(ctx context.Context) (*store.DB, error) {
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return openDB(ctx, cfg)
 }
 
 func cmdConfig(ctx context.Context, e *env, args []string) error {

@@ -16,11 +16,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usageError{fmt.Sprintf("migrate: want up or status, got %q", action)}
 	}
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg)
+	db, err := e.openDatabase(ctx)
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,7 @@ func cmdSeed(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg)
+	db, err := e.openDatabase(ctx)
 	if err != nil {
 		return err
 	}

@@ -307,8 +307,10 @@ func (ar *authorizeRequest) redirectWith(code string) string {
 }
 
 // serveAuthorize: GET /connect/oauth2/authorize. With sim_userid (a
-// member) or sim_openid (a visitor), or a phone holder set by the phone
-// page, it redirects at once; otherwise it shows the picker.
+// member) or sim_openid (a visitor) it redirects at once. Otherwise, for
+// silent snsapi_base, the member holding the phone (set by the phone page)
+// is logged in as the WeCom client would — sim_pick=1 shows the picker
+// anyway; snsapi_privateinfo always asks, as the real consent page does.
 func (s *Sim) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ar, aerr := s.parseAuthorize(q)
@@ -317,7 +319,8 @@ func (s *Sim) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login := OAuthLogin{AgentID: ar.agentID, Scope: ar.scope, UserID: q.Get("sim_userid"), OpenID: q.Get("sim_openid")}
-	if login.UserID == "" && login.OpenID == "" && q.Get("sim_pick") == "" {
+	silent := ar.scope == wecom.ScopeBase || ar.app == nil // privateinfo asks for consent
+	if login.UserID == "" && login.OpenID == "" && silent && q.Get("sim_pick") == "" {
 		login.UserID = s.phoneHolder(r)
 	}
 	if login.UserID == "" && login.OpenID == "" {

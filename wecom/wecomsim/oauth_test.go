@@ -219,4 +219,10 @@ func TestOAuthPickerPage(t *testing.T) {
 	if r.str("userid") != "lihua" {
 		t.Errorf("phone holder = %v", r)
 	}
+	// …but not for snsapi_privateinfo (consent) or with sim_pick.
+	for _, q := range []url.Values{authQuery(home, "scope", "snsapi_privateinfo"), authQuery(home, "sim_pick", "1")} {
+		if status, _, _ := e.authorize(t, q, &http.Cookie{Name: phoneCookie, Value: "lihua"}); status != http.StatusOK {
+			t.Errorf("%s: HTTP %d, want the picker", q.Encode(), status)
+		}
+	}
 }
