@@ -34,8 +34,8 @@ bench: ## benchmarks (BENCHTIME=3s to lengthen)
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
 
 fuzz: ## a short run of every fuzz target (FUZZTIME=1m to lengthen)
-	$(GO) test -run='^$$' -fuzz='^FuzzOpenAndParse$$' -fuzztime=$(FUZZTIME) ./wecom/
-	$(GO) test -run='^$$' -fuzz='^FuzzParseEvent$$' -fuzztime=$(FUZZTIME) ./wecom/
+	$(GO) test -run='^$$' -fuzz='^FuzzOpenAndParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./wecom/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseEvent$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./wecom/
 
 lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

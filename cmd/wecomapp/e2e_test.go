@@ -152,8 +152,20 @@ func metric(t *testing.T, base, prefix string) string {
 	return ""
 }
 
+// Known secrets, so the test can check none of them is ever printed.
+const (
+	e2eSecret = "e2eAppSecretValue0123456789"
+	e2eToken  = "e2eTokenValue42"
+	e2eAESKey = "e2eAESKeyValue0123456789abcdefghijklmnopqrs"
+)
+
 func TestServeEmbeddedDefault(t *testing.T) {
-	p := startPlatform(t)
+	p := startPlatform(t,
+		"WECOMAPP_WECOM_APPS_HALL_SECRET="+e2eSecret,
+		"WECOMAPP_WECOM_APPS_HALL_TOKEN="+e2eToken,
+		"WECOMAPP_WECOM_APPS_HALL_ENCODING_AES_KEY="+e2eAESKey,
+		"WECOMAPP_LOG_LEVEL=debug",
+	)
 
 	if code, body := get(t, p.URL+"/healthz"); code != 200 || body != "ok" {
 		t.Fatalf("/healthz = %d %q", code, body)
@@ -202,8 +214,37 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	eventually(t, "the change_contact callback to be accepted", func() bool {
 		return metric(t, p.URL, `wecomapp_inbox_accepted_total{kind="event.change_contact.update_user",receiver="contacts"}`) == "1"
 	})
-	// Every log line of a request carries its request id.
-	if !regexp.MustCompile(`"request_id": "[0-9a-f]{16}"`).MatchString(p.stderr.String()) && !strings.Contains(p.stderr.String(), "request_id") {
-		t.Errorf("log lines lack request_id:\n%s", p.stderr.String())
+	// A member types "help" to the app in WeCom: the callback is verified,
+	// stored, and answered at once with an encrypted passive reply, which
+	// WeCom shows in the member's chat with the app.
+	code, body = postJSON(t, p.URL+"/wecomsim/sim/api/members/text", map[string]any{"userid": "T00001", "agentid": 1000002, "content": "help"})
+	if code != 200 || !strings.Contains(body, `"delivered":true`) || !strings.Contains(body, "消息中心") {
+		t.Fatalf("member text = %d %s", code, body)
+	}
+	_, body = get(t, p.URL+"/wecomsim/sim/api/inbox?userid=T00001")
+	if !strings.Contains(body, `"reply":true`) {
+		t.Fatalf("the passive reply is not in the member's chat: %s", body)
+	}
+	eventually(t, "the text callback to be accepted", func() bool {
+		return metric(t, p.URL, `wecomapp_inbox_accepted_total{kind="text",receiver="hall"}`) == "1"
+	})
+
+	// Every log line of a request carries its request id: the access-log
+	// line of the callback has one.
+	var callbackLine string
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, `"path": "/wecom/callback/hall"`) {
+			callbackLine = line
+		}
+	}
+	if !regexp.MustCompile(`"request_id": "[0-9a-f]{16}"`).MatchString(callbackLine) {
+		t.Errorf("the callback's log line has no request id: %q", callbackLine)
+	}
+	p.stop(t)
+	// Secrets are never printed, not even at debug level.
+	for _, secret := range []string{e2eSecret, e2eToken, e2eAESKey} {
+		if strings.Contains(p.stdout.String()+p.stderr.String(), secret) {
+			t.Errorf("secret %q appears in the output", secret[:6]+"…")
+		}
 	}
 }

@@ -151,6 +151,12 @@ var errTexts = map[int]string{
 	301005: "not allow to delete creator",
 	301036: "userid not allow to change",
 	302008: "batch job is running",
+	40093:  "invalid jsapi signature",
+	42012:  "jsapi_ticket unusable",
+	60021:  "userid not in app visible range",
+	301022: "get checkin data failed",
+	301023: "invalid useridlist size",
+	301024: "invalid checkin time range",
 }
 
 func errText(code int) string {

@@ -287,29 +287,3 @@ func writeAdminWeCom(w http.ResponseWriter, resp obj, err error) {
 	resp["errmsg"] = "ok"
 	writeJSON(w, resp)
 }
-
-// moreErrTexts are the errmsg texts of the codes the JS-SDK, workbench and
-// checkin APIs add (doc 90313 paraphrased, in errTexts' style). They are
-// merged into errTexts at init rather than written there so that phases
-// adding codes side by side cannot collide on a map key; an entry errors.go
-// already has wins.
-var moreErrTexts = map[int]string{
-	40032:  "invalid userid list size",
-	40056:  "invalid agentid",
-	40093:  "invalid jsapi signature",
-	41011:  "agentid missing",
-	42012:  "jsapi_ticket unusable",
-	60021:  "userid not in app visible range",
-	301002: "agentid mismatch with the access_token's app",
-	301022: "get checkin data failed",
-	301023: "invalid useridlist size",
-	301024: "invalid checkin time range",
-}
-
-func init() {
-	for code, text := range moreErrTexts {
-		if _, ok := errTexts[code]; !ok {
-			errTexts[code] = text
-		}
-	}
-}
