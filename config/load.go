@@ -49,10 +49,14 @@ func (e *Error) Error() string {
 	if len(e.Problems) == 1 {
 		return "config: " + e.Problems[0].String()
 	}
+	// One line, as every fatal message of the CLI: log collectors and
+	// systemd keep it together.
 	var b strings.Builder
-	fmt.Fprintf(&b, "config: %d problems:", len(e.Problems))
-	for _, p := range e.Problems {
-		b.WriteString("\n  - ")
+	fmt.Fprintf(&b, "config: %d problems: ", len(e.Problems))
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString(" | ")
+		}
 		b.WriteString(p.String())
 	}
 	return b.String()

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -43,9 +44,10 @@ func exitCode(err error) int {
 	return 1
 }
 
-// oneLine keeps the exit message on one line when it is short, but lets a
-// configuration error list all its problems.
-func oneLine(err error) string { return err.Error() }
+// oneLine keeps the exit message on one line whatever the error wraps.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}
 
 type command struct {
 	name    string
