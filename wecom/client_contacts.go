@@ -656,47 +656,45 @@ func (cl *Client) ListTags(ctx context.Context) ([]Tag, error) {
 // parties per call). Invalid ids do not fail the call: they come back in
 // TagChange. All invalid is 40070.
 func (cl *Client) AddTagUsers(ctx context.Context, tagID int, users []string, parties []int) (*TagChange, error) {
-	const api = "tag/addtagusers"
-	if err := checkTagLists(users, parties); err != nil {
-		return nil, fmt.Errorf("wecom: %s %d: %w", api, tagID, err)
-	}
-	var out TagChange
-	err := cl.do(ctx, callSpec{api: api, idempotent: true}, func(cs *callState) error {
-		r, err := addresslist.NewClient(cs.sdk(cl.corp.corpID, 0)).AddTagUsers(&addresslist.AddTagUsersRequest{
-			TagID: tagID, UserList: nonNil(users), PartyList: nonNil(parties),
-		})
-		if err != nil {
-			return err
-		}
-		out = TagChange{InvalidUsers: splitPipe(r.InvalidList), InvalidParties: r.InvalidParty}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("wecom: tag/addtagusers %d: %w", tagID, err)
-	}
-	return &out, nil
+	return cl.changeTagUsers(ctx, "tag/addtagusers", tagID, users, parties)
 }
 
 // DeleteTagUsers removes members and departments from a tag; see
 // AddTagUsers for limits and partial results (all invalid: 40031).
 func (cl *Client) DeleteTagUsers(ctx context.Context, tagID int, users []string, parties []int) (*TagChange, error) {
-	const api = "tag/deltagusers"
+	return cl.changeTagUsers(ctx, "tag/deltagusers", tagID, users, parties)
+}
+
+// changeTagUsers is tag/addtagusers and tag/deltagusers, which share their
+// request and response shapes. Lists go as [] rather than null: silenceper
+// would send a nil slice as null.
+func (cl *Client) changeTagUsers(ctx context.Context, api string, tagID int, users []string, parties []int) (*TagChange, error) {
 	if err := checkTagLists(users, parties); err != nil {
 		return nil, fmt.Errorf("wecom: %s %d: %w", api, tagID, err)
 	}
 	var out TagChange
 	err := cl.do(ctx, callSpec{api: api, idempotent: true}, func(cs *callState) error {
-		r, err := addresslist.NewClient(cs.sdk(cl.corp.corpID, 0)).DelTagUsers(&addresslist.DelTagUsersRequest{
-			TagID: tagID, UserList: nonNil(users), PartyList: nonNil(parties),
-		})
-		if err != nil {
-			return err
+		al := addresslist.NewClient(cs.sdk(cl.corp.corpID, 0))
+		var invalidList string
+		var invalidParty []int
+		if api == "tag/addtagusers" {
+			r, err := al.AddTagUsers(&addresslist.AddTagUsersRequest{TagID: tagID, UserList: nonNil(users), PartyList: nonNil(parties)})
+			if err != nil {
+				return err
+			}
+			invalidList, invalidParty = r.InvalidList, r.InvalidParty
+		} else {
+			r, err := al.DelTagUsers(&addresslist.DelTagUsersRequest{TagID: tagID, UserList: nonNil(users), PartyList: nonNil(parties)})
+			if err != nil {
+				return err
+			}
+			invalidList, invalidParty = r.InvalidList, r.InvalidParty
 		}
-		out = TagChange{InvalidUsers: splitPipe(r.InvalidList), InvalidParties: r.InvalidParty}
+		out = TagChange{InvalidUsers: splitPipe(invalidList), InvalidParties: invalidParty}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("wecom: tag/deltagusers %d: %w", tagID, err)
+		return nil, fmt.Errorf("wecom: %s %d: %w", api, tagID, err)
 	}
 	return &out, nil
 }
