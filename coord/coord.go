@@ -107,23 +107,3 @@ func LockWait(ctx context.Context, s Store, key string, lease, poll time.Duratio
 		}
 	}
 }
-
-// Wait blocks until the bucket named key grants a token or ctx ends.
-func Wait(ctx context.Context, s Store, key string, limit Limit) error {
-	for {
-		ok, after, err := s.Allow(ctx, key, limit)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		t := time.NewTimer(after)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"strconv"
 	"sync"
 )
 
@@ -357,9 +356,6 @@ func elementText(body []byte, name string) ([]byte, bool) {
 	}
 	return v, true
 }
-
-// Timestamp formats a Unix time the way WeCom puts it in callback queries.
-func Timestamp(unix int64) string { return strconv.FormatInt(unix, 10) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -87,11 +86,4 @@ func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("mysql", func(t *testing.T) { fn(t, MySQL(t)) })
-}
-
-// Name is a short unique suffix for test data.
-func Name(prefix string) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s%x", prefix, b)
 }
