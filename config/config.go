@@ -31,12 +31,17 @@ type Config struct {
 
 // Server is the HTTP server.
 type Server struct {
-	Addr              string        `yaml:"addr"`
-	PublicURL         string        `yaml:"public_url"`
-	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
-	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	IdleTimeout       time.Duration `yaml:"idle_timeout"`
-	TrustedProxies    []string      `yaml:"trusted_proxies"`
+	Addr                 string        `yaml:"addr"`
+	PublicURL            string        `yaml:"public_url"`
+	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout"`
+	ReadHeaderTimeout    time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout          time.Duration `yaml:"read_timeout"`
+	IdleTimeout          time.Duration `yaml:"idle_timeout"`
+	MaxCallbackReaders   int           `yaml:"max_callback_readers"`
+	CallbackStoreTimeout time.Duration `yaml:"callback_store_timeout"`
+	TrustedProxies       []string      `yaml:"trusted_proxies"`
+	MetricsAddr          string        `yaml:"metrics_addr"`
+	MetricsAllow         []string      `yaml:"metrics_allow"`
 }
 
 // Log is the zap logger.
@@ -92,12 +97,25 @@ type App struct {
 
 // Simulator mounts the built-in WeCom simulator.
 type Simulator struct {
-	Enabled         bool          `yaml:"enabled"`
-	Mount           string        `yaml:"mount"`
-	Seed            string        `yaml:"seed"`
-	Restricted      bool          `yaml:"restricted"`
+	Enabled bool   `yaml:"enabled"`
+	Mount   string `yaml:"mount"`
+	Seed    string `yaml:"seed"`
+	// Legacy reproduces the rules of corps set up before mid-2022; the
+	// default is today's WeCom (wecomsim.Options.Legacy).
+	Legacy bool `yaml:"legacy"`
+	// AllowPublic lets serve mount the simulator where it refuses to by
+	// default: a non-loopback listen address, MySQL, Redis or an explicit
+	// wecom.api_base. It logs a warning and every page shows a banner.
+	AllowPublic bool `yaml:"allow_public"`
+	// CallbackURLs are further URLs the simulator may POST callbacks to,
+	// besides this server's own receivers (e.g. a test receiver).
+	CallbackURLs    []string      `yaml:"callback_urls"`
 	CallbackRetries int           `yaml:"callback_retries"`
 	CallbackTimeout time.Duration `yaml:"callback_timeout"`
+	// Restricted is the removed key simulator.restricted (today's rules are
+	// the default now): present, it stops start-up with a pointer to
+	// simulator.legacy instead of a bare "unknown field".
+	Restricted *bool `yaml:"restricted,omitempty"`
 }
 
 // Inbox is the callback inbox dispatcher.
@@ -106,11 +124,20 @@ type Inbox struct {
 	Lease       time.Duration `yaml:"lease"`
 	MaxAttempts int           `yaml:"max_attempts"`
 	Poll        time.Duration `yaml:"poll"`
+	// Retention is how long done and skipped callbacks are kept (dead ones
+	// stay until requeued or purged); never under 1h, so a re-delivery or a
+	// replay always meets its row.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // Security holds keys that protect stored data.
 type Security struct {
+	// DataKey seals sensitive columns (store.Sealer): new values are
+	// sealed under it.
 	DataKey Secret `yaml:"data_key"`
+	// PreviousDataKeys are keys being rotated out, comma-separated: values
+	// sealed under them still open until wecomapp rekey re-seals them.
+	PreviousDataKeys Secret `yaml:"previous_data_keys"`
 }
 
 // Defaults is the embedded default: SQLite under ./data, in-process
@@ -119,13 +146,17 @@ type Security struct {
 func Defaults() Config {
 	return Config{
 		Server: Server{
-			Addr:              "127.0.0.1:8080",
-			ShutdownTimeout:   10 * time.Second,
-			ReadHeaderTimeout: 5 * time.Second,
-			IdleTimeout:       120 * time.Second,
+			Addr:                 "127.0.0.1:8080",
+			ShutdownTimeout:      10 * time.Second,
+			ReadHeaderTimeout:    5 * time.Second,
+			ReadTimeout:          10 * time.Second,
+			IdleTimeout:          120 * time.Second,
+			MaxCallbackReaders:   256,
+			CallbackStoreTimeout: 3 * time.Second,
+			MetricsAllow:         []string{"127.0.0.0/8", "::1/128"},
 		},
 		Log:      Log{Level: "info", Format: "console"},
-		Database: Database{Driver: "sqlite", DSN: Secret{Value: "file:data/wecomapp.db"}, MaxOpenConns: 0, MaxIdleConns: 0, ConnMaxLifetime: 5 * time.Minute, MigrateOnStart: true},
+		Database: Database{Driver: "sqlite", DSN: Secret{value: "file:data/wecomapp.db"}, MaxOpenConns: 0, MaxIdleConns: 0, ConnMaxLifetime: 5 * time.Minute, MigrateOnStart: true},
 		Redis:    Redis{Prefix: "wecomapp:"},
 		WeCom: WeCom{
 			CorpID:      "wwdemo0000000001",
@@ -133,6 +164,6 @@ func Defaults() Config {
 			Apps:        []App{{Name: "hall", AgentID: 1000002, Title: "一站式服务大厅"}},
 		},
 		Simulator: Simulator{Enabled: true, Mount: "/wecomsim", Seed: "demo", CallbackRetries: 3, CallbackTimeout: 5 * time.Second},
-		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 8, Poll: 500 * time.Millisecond},
+		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 15, Poll: 500 * time.Millisecond, Retention: 30 * 24 * time.Hour},
 	}
 }

@@ -1,12 +1,19 @@
 package config
 
 import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 func repoConfig(t *testing.T) string {
@@ -23,7 +30,7 @@ func TestCheckedInConfigIsTheDefault(t *testing.T) {
 	if _, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), true, nil); err != nil {
 		t.Fatalf("a missing optional config file must mean the defaults: %v", err)
 	}
-	if cfg.Database.Driver != def.Database.Driver || cfg.Database.DSN.Value != def.Database.DSN.Value ||
+	if cfg.Database.Driver != def.Database.Driver || cfg.Database.DSN.Value() != def.Database.DSN.Value() ||
 		cfg.Server.Addr != def.Server.Addr || !cfg.Simulator.Enabled || cfg.Redis.Addr != "" ||
 		cfg.Inbox != def.Inbox || cfg.WeCom.Apps[0].Name != "hall" {
 		t.Fatalf("config.yaml drifted from Defaults():\n%+v\n%+v", cfg, def)
@@ -57,8 +64,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 		t.Fatalf("trusted proxies = %q", got)
 	}
 	app := cfg.WeCom.Apps[0]
-	if app.Secret.Value != "s3cret-value" || app.EncodingAESKey.Value != "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C" {
-		t.Fatalf("secrets not read: %q", app.EncodingAESKey.Value)
+	if app.Secret.Value() != "s3cret-value" || app.EncodingAESKey.Value() != "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C" {
+		t.Fatalf("secrets not read: %q", app.EncodingAESKey.Value())
 	}
 	dump, err := cfg.Dump()
 	if err != nil {
@@ -167,10 +174,31 @@ func TestBadValuesAreNamed(t *testing.T) {
 }
 
 func TestSecretNeverFormats(t *testing.T) {
-	s := Secret{Value: "topsecret", Source: "WECOMAPP_X"}
-	for _, got := range []string{s.String(), s.GoString()} {
-		if strings.Contains(got, "topsecret") {
-			t.Fatalf("secret formatted as %q", got)
+	s := NewSecret("topsecret", "WECOMAPP_X")
+	cfg := Defaults()
+	cfg.WeCom.Apps[0].Secret = s
+	cfg.Database.DSN = NewSecret("wecomapp:topsecret@tcp(db:3306)/wecomapp", "WECOMAPP_DATABASE_DSN")
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&logged), zap.DebugLevel))
+	log.Info("config", zap.Any("secret", s), zap.Any("config", cfg), zap.Reflect("reflected", cfg), zap.Stringer("stringer", s))
+	log.Sync()
+	for name, got := range map[string]string{
+		"String": s.String(), "GoString": s.GoString(), "%v": fmt.Sprintf("%v", s), "%+v": fmt.Sprintf("%+v", cfg),
+		"%#v": fmt.Sprintf("%#v", s), "%s": fmt.Sprintf("%s", s), "%q": fmt.Sprintf("%q", s), "%x": fmt.Sprintf("%x", s),
+		"json": string(js), "zap": logged.String(),
+	} {
+		if strings.Contains(got, "topsecret") || strings.Contains(got, hex.EncodeToString([]byte("topsecret"))) {
+			t.Errorf("%s prints the secret: %s", name, got)
 		}
+	}
+	if !strings.Contains(string(js), "[redacted; from WECOMAPP_X]") || !strings.Contains(logged.String(), "[redacted; from WECOMAPP_X]") {
+		t.Errorf("json and zap should say where the secret came from:\n%s\n%s", js, logged.String())
+	}
+	if s.Value() != "topsecret" {
+		t.Errorf("Value() = %q", s.Value())
 	}
 }

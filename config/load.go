@@ -189,7 +189,7 @@ func (f field) apply(env map[string]string) *Problem {
 	if f.secret {
 		s := f.v.Addr().Interface().(*Secret)
 		if v, ok := env[f.env]; ok {
-			*s = Secret{Value: v, Source: f.env}
+			*s = Secret{value: v, Source: f.env}
 		} else if p, ok := env[f.env+"_FILE"]; ok {
 			*s = Secret{File: p, Source: f.env + "_FILE"}
 		}
@@ -198,7 +198,7 @@ func (f field) apply(env map[string]string) *Problem {
 			if err != nil {
 				return &Problem{Key: f.key, Source: s.Source, Problem: "cannot read secret file: " + err.Error(), Example: "/run/secrets/wecomapp-" + strings.ReplaceAll(f.key, ".", "-")}
 			}
-			s.Value = strings.TrimRight(string(b), "\r\n")
+			s.value = strings.TrimRight(string(b), "\r\n")
 			if s.Source == "" {
 				s.Source = "file " + s.File
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -55,6 +56,31 @@ func validate(c *Config) []Problem {
 	positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
 	positive("server.idle_timeout", c.Server.IdleTimeout)
+	positive("server.read_timeout", c.Server.ReadTimeout)
+	if c.Server.ReadTimeout > 0 && c.Server.ReadTimeout < c.Server.ReadHeaderTimeout {
+		add("server.read_timeout", "", fmt.Sprintf("%v is shorter than server.read_header_timeout (%v); it bounds headers and body together", c.Server.ReadTimeout, c.Server.ReadHeaderTimeout), "10s")
+	}
+	if c.Server.MaxCallbackReaders < 1 || c.Server.MaxCallbackReaders > 65536 {
+		add("server.max_callback_readers", "", fmt.Sprintf("%d is outside 1..65536", c.Server.MaxCallbackReaders), "256")
+	}
+	// WeCom stops waiting after 5 s; an answer later than that is wasted.
+	if d := c.Server.CallbackStoreTimeout; d <= 0 || d >= 5*time.Second {
+		add("server.callback_store_timeout", "", fmt.Sprintf("%v must be positive and under WeCom's 5s answer deadline", d), "3s")
+	}
+	if a := c.Server.MetricsAddr; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil {
+			add("server.metrics_addr", "", fmt.Sprintf("%q is not host:port", a), "127.0.0.1:9100")
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			add("server.metrics_addr", "", fmt.Sprintf("port %q is not a number from 0 to 65535", port), "127.0.0.1:9100")
+		} else if a == c.Server.Addr && n != 0 {
+			add("server.metrics_addr", "", "is the same as server.addr; give metrics their own port or leave it empty", "127.0.0.1:9100")
+		}
+	}
+	for _, n := range c.Server.MetricsAllow {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			add("server.metrics_allow", "", fmt.Sprintf("%q is not a network in CIDR form", n), "10.0.0.0/8 or 192.0.2.7/32")
+		}
+	}
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -93,6 +119,18 @@ func validate(c *Config) []Problem {
 			add("simulator.callback_retries", "", fmt.Sprintf("%d is outside 0..10", c.Simulator.CallbackRetries), "3")
 		}
 		positive("simulator.callback_timeout", c.Simulator.CallbackTimeout)
+		for _, u := range c.Simulator.CallbackURLs {
+			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				add("simulator.callback_urls", "", fmt.Sprintf("%q is not an absolute http(s) URL", u), "http://127.0.0.1:9000/callback")
+			}
+		}
+	}
+	if r := c.Simulator.Restricted; r != nil {
+		example := "simulator.legacy: true (the pre-2022 rules), or remove the key"
+		if !*r {
+			example = "remove the key (today's rules are the default)"
+		}
+		add("simulator.restricted", "", "was removed: the simulator now follows today's WeCom by default; the old behaviour is simulator.legacy", example)
 	}
 
 	if c.Inbox.Workers < 0 || c.Inbox.Workers > 256 {
@@ -102,16 +140,29 @@ func validate(c *Config) []Problem {
 		add("inbox.lease", "", fmt.Sprintf("%v is shorter than 5s; a slow handler would be run twice", c.Inbox.Lease), "30s")
 	}
 	if c.Inbox.MaxAttempts < 1 || c.Inbox.MaxAttempts > 100 {
-		add("inbox.max_attempts", "", fmt.Sprintf("%d is outside 1..100", c.Inbox.MaxAttempts), "8")
+		add("inbox.max_attempts", "", fmt.Sprintf("%d is outside 1..100", c.Inbox.MaxAttempts), "15")
 	}
 	positive("inbox.poll", c.Inbox.Poll)
+	// A finished row is what recognises a re-delivery or a replay of its
+	// callback: it must outlive WeCom's retries and the callback freshness
+	// window by far (inbox.MinRetention).
+	if c.Inbox.Retention < time.Hour {
+		add("inbox.retention", "", fmt.Sprintf("%v is shorter than 1h; a late re-delivery or a replay would be processed again", c.Inbox.Retention), "720h (30 days)")
+	}
 
 	if k := c.Security.DataKey; k.IsSet() {
-		if _, err := DecodeDataKey(k.Value); err != nil {
+		if _, err := DecodeDataKey(k.Value()); err != nil {
 			add("security.data_key", k.Source, err.Error(), "the output of: openssl rand -base64 32")
 		}
 	} else if !c.Simulator.Enabled {
 		add("security.data_key", "", "is required in production (it encrypts sensitive fields at rest); set WECOMAPP_SECURITY_DATA_KEY or WECOMAPP_SECURITY_DATA_KEY_FILE", "the output of: openssl rand -base64 32")
+	}
+	if k := c.Security.PreviousDataKeys; k.IsSet() {
+		if _, err := DecodeDataKeys(k.Value()); err != nil {
+			add("security.previous_data_keys", k.Source, err.Error(), "the old data key, then a comma and any older one")
+		} else if !c.Security.DataKey.IsSet() {
+			add("security.previous_data_keys", k.Source, "is set but security.data_key is not: rotating needs the new key as data_key", "move the key to rotate to into WECOMAPP_SECURITY_DATA_KEY")
+		}
 	}
 	return ps
 }
@@ -134,15 +185,15 @@ func validateDatabase(d *Database) []Problem {
 	}
 	switch d.Driver {
 	case "sqlite":
-		if d.DSN.Value == "" {
+		if d.DSN.Value() == "" {
 			add("database.dsn", d.DSN.Source, "is empty", "file:data/wecomapp.db")
 		}
 	case "mysql":
-		if d.DSN.Value == "" {
+		if d.DSN.Value() == "" {
 			add("database.dsn", d.DSN.Source, "is empty; set WECOMAPP_DATABASE_DSN or WECOMAPP_DATABASE_DSN_FILE", exampleDSN)
 			break
 		}
-		cfg, err := mysql.ParseDSN(d.DSN.Value)
+		cfg, err := mysql.ParseDSN(d.DSN.Value())
 		if err != nil {
 			// The driver's message never repeats the DSN, so the password stays out of it.
 			add("database.dsn", d.DSN.Source, "is not a valid MySQL DSN ("+err.Error()+")", exampleDSN)
@@ -191,13 +242,13 @@ func validateWeCom(w *WeCom, simulated bool) []Problem {
 		if !simulated && !r.Secret.IsSet() {
 			add(key+".secret", "", "is required when the simulator is off; set "+envOf(key+".secret")+" or "+envOf(key+".secret")+"_FILE", "the secret shown in the WeCom admin console")
 		}
-		if r.Token.IsSet() && !tokenRe.MatchString(r.Token.Value) {
-			add(key+".token", r.Token.Source, fmt.Sprintf("must be 1 to 32 letters or digits, got %d characters", len(r.Token.Value)), "QDG6eK")
+		if r.Token.IsSet() && !tokenRe.MatchString(r.Token.Value()) {
+			add(key+".token", r.Token.Source, fmt.Sprintf("must be 1 to 32 letters or digits, got %d characters", len(r.Token.Value())), "QDG6eK")
 		} else if !simulated && !r.Token.IsSet() {
 			add(key+".token", "", "is required when the simulator is off; set "+envOf(key+".token"), "the Token from the console's 接收消息 settings")
 		}
 		if r.EncodingAESKey.IsSet() {
-			if p := checkAESKey(r.EncodingAESKey.Value); p != "" {
+			if p := checkAESKey(r.EncodingAESKey.Value()); p != "" {
 				add(key+".encoding_aes_key", r.EncodingAESKey.Source, p, exampleAESKey)
 			}
 		} else if !simulated {
@@ -257,6 +308,24 @@ func DecodeDataKey(s string) ([]byte, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("must be 32 random bytes as base64 (44 characters) or hex (64), got %d characters", len(s))
+}
+
+// DecodeDataKeys decodes a comma-separated list of data keys (as
+// DecodeDataKey), ignoring blanks around commas and empty items.
+func DecodeDataKeys(s string) ([][]byte, error) {
+	var out [][]byte
+	for i, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, err := DecodeDataKey(item)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i+1, err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 // envOf names the environment variable of a dotted key.

@@ -30,6 +30,18 @@ type RedisOptions struct {
 	PoolSize int
 }
 
+// SetRedisLogger sends go-redis's own messages (a dial that failed, a pool
+// that gave up) to logf instead of the standard logger's unstructured
+// lines on stderr. go-redis keeps one logger per process, so the process's
+// wiring calls this once.
+func SetRedisLogger(logf func(ctx context.Context, format string, args ...any)) {
+	redis.SetLogger(redisLogger(logf))
+}
+
+type redisLogger func(ctx context.Context, format string, args ...any)
+
+func (l redisLogger) Printf(ctx context.Context, format string, args ...any) { l(ctx, format, args...) }
+
 // NewRedis connects to Redis. It does not ping: readiness checks do.
 func NewRedis(opts RedisOptions) *Redis {
 	c := redis.NewClient(&redis.Options{

@@ -2,8 +2,11 @@ package handler
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,19 +29,39 @@ type Deps struct {
 	// Simulator, when set, is mounted at SimulatorMount (the embedded default).
 	Simulator      http.Handler
 	SimulatorMount string
+	// SimulatorPublic: the simulator is mounted although this deployment
+	// looks like production (simulator.allow_public); every page shows a
+	// warning banner.
+	SimulatorPublic bool
 	// TrustedProxies are the load balancers whose X-Forwarded-For is believed.
 	TrustedProxies []string
 	// Receivers are the callback receivers by the name in
 	// /wecom/callback/:app: each app, and "contacts" for the contacts-sync
 	// tool, each with its own token and EncodingAESKey.
-	Receivers map[string]*wecom.Crypter
+	Receivers map[string]Receiver
 	// Inbox stores accepted callbacks; required when Receivers is set.
 	Inbox *inbox.Inbox
+	// Callback bounds the callback edge; zero fields take their defaults.
+	Callback CallbackLimits
+	// MetricsElsewhere says /metrics is served on its own listener
+	// (server.metrics_addr, see MetricsHandler), so this handler answers 404
+	// for it. Otherwise /metrics answers only clients in MetricsAllow.
+	MetricsElsewhere bool
+	// MetricsAllow are the networks (CIDRs) whose clients may read /metrics
+	// here; empty: loopback only. The client address is gin's ClientIP, so
+	// X-Forwarded-For counts only from TrustedProxies.
+	MetricsAllow []string
+	// Now is the clock callback timestamps are checked against; nil is
+	// time.Now.
+	Now func() time.Time
 	// Title, Version and PublicURL are shown on pages and used in links.
 	Title     string
 	Version   string
 	PublicURL string
 }
+
+// simulatorPublicBanner is shown on every page when Deps.SimulatorPublic.
+const simulatorPublicBanner = `<p class="simulator-public" role="alert">The built-in WeCom simulator is mounted on a public deployment (simulator.allow_public): anyone who reaches it can act as any member. Never use it with real people's data.</p>`
 
 // New builds the HTTP handler. cmd and tests see only net/http.
 func New(d Deps) (http.Handler, error) {
@@ -55,16 +78,33 @@ func New(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.SimulatorPublic {
+		// layout.html leaves an empty "simulator-public" block after <body>.
+		for name, t := range pages {
+			if _, err := t.New("simulator-public").Parse(simulatorPublicBanner); err != nil {
+				return nil, fmt.Errorf("handler: banner on page %s: %w", name, err)
+			}
+		}
+	}
 	s := &server{Deps: d, log: d.Logger.Named("http"), pages: pages}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.Callback = s.Callback.withDefaults()
+	s.readers = make(chan struct{}, s.Callback.MaxReaders)
+	if s.metricsAllow, err = parseNetworks(d.MetricsAllow); err != nil {
+		return nil, err
+	}
 	// A nil *Registry inside a non-nil interface would panic on Register.
 	var reg prometheus.Registerer
 	if d.Metrics != nil {
 		reg = d.Metrics
 	}
-	m, err := newMetrics(reg)
+	m, err := newMetrics(reg, d.Coord)
 	if err != nil {
 		return nil, err
 	}
+	s.m = m
 	r.Use(s.requestID, m.middleware, s.accessLog, s.recover)
 	s.routes(r)
 	return r, nil
@@ -74,6 +114,11 @@ type server struct {
 	Deps
 	log   *zap.Logger
 	pages map[string]*template.Template
+	m     *metrics
+	// readers holds a token for each callback body being read.
+	readers      chan struct{}
+	metricsAllow []netip.Prefix
+	ready        readyLog
 }
 
 // handlerFunc is a handler that returns its error instead of writing it,

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/internal/logctx"
 )
 
@@ -87,9 +89,17 @@ func (s *server) recover(c *gin.Context) {
 type metrics struct {
 	latency  *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// mismatch counts authentic callbacks whose inner ToUserName or
+	// AgentID is not their receiver's (stored dead, never dispatched).
+	mismatch *prometheus.CounterVec
+	// unavailable counts callbacks answered 503: readers_full (the body
+	// reader cap) or store_timeout (the inbox did not commit in time).
+	unavailable *prometheus.CounterVec
+	// coordUp is 1 while the coordination backend answers a ping.
+	coordUp prometheus.GaugeFunc
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, co coord.Store) (*metrics, error) {
 	m := &metrics{
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "wecomapp_http_request_duration_seconds",
@@ -100,11 +110,35 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "wecomapp_http_requests_in_flight",
 			Help: "HTTP requests being served.",
 		}),
+		mismatch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomapp_callback_mismatch_total",
+			Help: "Authentic callbacks whose ToUserName or AgentID is not their receiver's, stored dead.",
+		}, []string{"receiver"}),
+		unavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomapp_callback_unavailable_total",
+			Help: "Callbacks answered 503 for WeCom to re-send, by reason (readers_full, store_timeout).",
+		}, []string{"receiver", "reason"}),
+		// Pinged when scraped, so the value is current whether or not a
+		// load balancer is asking /readyz.
+		coordUp: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "wecomapp_coordination_up",
+			Help: "1 when the coordination backend (Redis, or in-process) answers a ping, else 0.",
+		}, func() float64 {
+			if co == nil {
+				return 1
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), coordPingTimeout)
+			defer cancel()
+			if co.Ping(ctx) != nil {
+				return 0
+			}
+			return 1
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.latency, m.inFlight} {
+	for _, c := range []prometheus.Collector{m.latency, m.inFlight, m.mismatch, m.unavailable, m.coordUp} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("handler: register metrics: %w", err)
 		}

@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -23,8 +24,10 @@ import (
 // Handler does the work for one callback. It runs in the dispatcher, after
 // WeCom was answered; an error retries the callback later (wrap it with
 // Permanent to give up at once). ctx carries the Delivery (DeliveryFrom)
-// and ends when the lease is lost, or StopGrace after the dispatcher was
-// told to stop; a handler should return promptly then.
+// and ends when the lease is lost, when it could not be renewed (a third of
+// it is then still left, the handler's time to return before another
+// dispatcher may take the row), or StopGrace after the dispatcher was told
+// to stop; a handler must return promptly then.
 type Handler func(ctx context.Context, ev *wecom.Event) error
 
 // Replier produces the plaintext passive reply to a callback (e.g. a
@@ -36,15 +39,30 @@ type Replier func(ev *wecom.Event) ([]byte, bool)
 
 // Options configures an Inbox. Zero fields take the defaults shown.
 type Options struct {
+	// Instance is a stable name of this instance, the same across its
+	// restarts and different from every other instance running at the same
+	// time: serve uses hostname:port. When set, the owner is derived from it
+	// and Run first gives back the rows an earlier run of the same instance
+	// still held, so a restarted instance resumes them at once instead of
+	// waiting a full lease. At most 100 bytes, without "/".
+	Instance string
 	// Owner names this dispatcher in lease_owner; it must differ between
-	// instances (and between Inboxes of one process). Default:
-	// hostname-pid-random.
+	// dispatchers, in one process or many. Default: instance (or
+	// hostname)/pid/random, unique across containers whose pid is the same.
 	Owner string
 	// Workers is how many callbacks this dispatcher handles at once. Default 4.
 	Workers int
+	// Prefetch is the most claimed callbacks that may wait for a free
+	// worker: claiming in batches is what lets dispatch keep up with
+	// ingest. Within it the queue holds about a second of work at the
+	// handlers' recent pace, so slow handlers do not hoard rows. A queued
+	// row's lease is renewed before its handler starts if it waited long.
+	// Default 64×Workers; negative: none.
+	Prefetch int
 	// Lease is how long a claim lasts without renewal; the dispatcher renews
 	// it every Lease/3 while a handler runs, so it only bounds how long a
-	// crashed instance's rows wait. Default 30s.
+	// crashed instance's rows wait. A handler whose lease cannot be renewed
+	// is cancelled while a third of it is left. Default 30s.
 	Lease time.Duration
 	// MaxAttempts is how many attempts a callback gets before it is parked
 	// as dead. Default 15 (about an hour with the default backoff).
@@ -59,9 +77,11 @@ type Options struct {
 	// StopGrace is how long Run, once its context ends, lets running
 	// handlers finish before cancelling their context. Default 5s.
 	StopGrace time.Duration
-	// Retention, when positive, makes Run delete done and skipped rows that
-	// finished longer ago than this (at least an hour, so late re-deliveries
-	// are still recognised). Default 0: keep them.
+	// Retention is how long Run keeps done and skipped rows after they
+	// finished before its sweep deletes them; dead rows stay until requeued
+	// or purged by an operator. A finished row is what recognises a
+	// re-delivery or a replay, so Retention is never shorter than
+	// MinRetention. Default DefaultRetention; negative: keep them forever.
 	Retention time.Duration
 	// SampleEvery is how often Run samples the row counts for the gauge.
 	// Default 15s.
@@ -75,6 +95,20 @@ type Options struct {
 	// real time.
 	Clock func() time.Time
 }
+
+// Retention bounds.
+const (
+	// DefaultRetention keeps finished rows for 30 days: long enough to look
+	// into what happened last month, short enough that the table does not
+	// grow without bound.
+	DefaultRetention = 30 * 24 * time.Hour
+	// MinRetention is the shortest Retention: well beyond WeCom's retries
+	// (seconds apart) and the callback freshness window (a request signed at
+	// T passes from T-CallbackMaxAhead to T+CallbackMaxAge), so a
+	// re-delivery or a replay that the endpoint still accepts always meets
+	// its row and is never processed twice.
+	MinRetention = max(time.Hour, wecom.CallbackMaxAge+wecom.CallbackMaxAhead)
+)
 
 // Inbox accepts callbacks and dispatches them. Its methods are safe for
 // concurrent use; Run runs at most once at a time per Inbox.
@@ -90,6 +124,8 @@ type Inbox struct {
 
 	wake    chan struct{}
 	running atomic.Bool
+	// renewLease extends a lease (the database's; tests make it fail).
+	renewLease func(ctx context.Context, l store.InboxLease, until time.Time) error
 	// purgeEvery spaces retention purges (an hour; tests shorten it).
 	purgeEvery time.Duration
 }
@@ -101,14 +137,26 @@ func New(db *store.DB, opts Options) (*Inbox, error) {
 	if db == nil {
 		return nil, errors.New("inbox: no database")
 	}
+	if strings.Contains(opts.Instance, "/") || len(opts.Instance) > 100 {
+		return nil, fmt.Errorf("inbox: instance %q must be at most 100 bytes without \"/\"", opts.Instance)
+	}
 	if opts.Owner == "" {
-		opts.Owner = defaultOwner()
+		opts.Owner = defaultOwner(opts.Instance)
+	} else if opts.Instance != "" && !strings.HasPrefix(opts.Owner, ownerPrefix(opts.Instance)) {
+		// Releasing the rows of earlier runs finds them by this prefix.
+		return nil, fmt.Errorf("inbox: owner %q does not start with %q, the prefix of instance %s", opts.Owner, ownerPrefix(opts.Instance), opts.Instance)
 	}
 	if len(opts.Owner) > 128 {
 		return nil, fmt.Errorf("inbox: owner %q is longer than 128 bytes", opts.Owner)
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 4
+	}
+	switch {
+	case opts.Prefetch == 0:
+		opts.Prefetch = 64 * opts.Workers
+	case opts.Prefetch < 0:
+		opts.Prefetch = 0
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 30 * time.Second
@@ -125,8 +173,11 @@ func New(db *store.DB, opts Options) (*Inbox, error) {
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = 5 * time.Second
 	}
-	if opts.Retention > 0 && opts.Retention < time.Hour {
-		opts.Retention = time.Hour
+	switch {
+	case opts.Retention == 0:
+		opts.Retention = DefaultRetention
+	case opts.Retention > 0 && opts.Retention < MinRetention:
+		opts.Retention = MinRetention
 	}
 	if opts.SampleEvery <= 0 {
 		opts.SampleEvery = 15 * time.Second
@@ -148,6 +199,7 @@ func New(db *store.DB, opts Options) (*Inbox, error) {
 		m:    m,
 		wake: make(chan struct{}, 1),
 
+		renewLease: db.ExtendInboxLease,
 		purgeEvery: time.Hour,
 	}, nil
 }
@@ -155,14 +207,22 @@ func New(db *store.DB, opts Options) (*Inbox, error) {
 // Owner is the name this Inbox's dispatcher leases rows under.
 func (ib *Inbox) Owner() string { return ib.opts.Owner }
 
-func defaultOwner() string {
-	host, _ := os.Hostname()
-	if host == "" {
-		host = "wecomapp"
+// ownerPrefix is how the owners of every run of instance begin.
+func ownerPrefix(instance string) string { return instance + "/" }
+
+// defaultOwner is instance/pid/random: the pid and the random part tell
+// runs and containers apart (containers often all run as pid 1).
+func defaultOwner(instance string) string {
+	if instance == "" {
+		instance, _ = os.Hostname()
+		if instance == "" {
+			instance = "wecomapp"
+		}
+		instance = strings.ReplaceAll(instance, "/", "_")
 	}
-	var b [3]byte
+	var b [4]byte
 	_, _ = crand.Read(b[:])
-	owner := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	owner := fmt.Sprintf("%s%d/%s", ownerPrefix(instance), os.Getpid(), hex.EncodeToString(b[:]))
 	if len(owner) > 128 {
 		owner = owner[len(owner)-128:]
 	}
@@ -336,6 +396,48 @@ func (ib *Inbox) Accept(ctx context.Context, receiver string, ev *wecom.Event) (
 	}
 	a.Reply = ib.reply(ev, kind, fields)
 	return a, nil
+}
+
+// KindUnparsed is the kind AcceptDead records for a callback that does not
+// parse.
+const KindUnparsed = "unparsed"
+
+// AcceptDead stores an authentic callback (its signature verified and it
+// decrypted) that must not be dispatched: raw does not parse, or its inner
+// AgentID or ToUserName does not match receiver. It is kept as a dead row
+// with reason as last_error, so nothing WeCom delivered is lost and an
+// operator sees it (wecomapp inbox list --state dead); requeueing it
+// dispatches it like any other. WeCom's re-deliveries of the same bytes
+// collapse on a digest of raw. When it returns nil the endpoint answers
+// "success": WeCom would otherwise retry and then drop the callback.
+func (ib *Inbox) AcceptDead(ctx context.Context, receiver string, raw []byte, reason string) (Accepted, error) {
+	sum := sha256.Sum256(raw)
+	key := "raw:" + hex.EncodeToString(sum[:])[:32]
+	m := store.InboxMessage{Receiver: receiver, DedupKey: key, Kind: KindUnparsed, Payload: raw, Dead: reason}
+	if reason == "" {
+		m.Dead = "not dispatched"
+	}
+	if ev, err := wecom.ParseEvent(raw); err == nil {
+		m.Kind, m.FromUser, m.AgentID, m.CreateTime, m.MsgID = ev.Kind(), ev.FromUserName, ev.AgentID, ev.CreateTime, ev.MsgID
+		m.EventKey = ev.EventKey
+		if m.EventKey == "" {
+			m.EventKey = ev.TaskID
+		}
+	}
+	id, isNew, err := ib.db.InsertInbox(ctx, m, ib.opts.Clock())
+	if err != nil {
+		return Accepted{}, fmt.Errorf("inbox: accept dead %s/%s: %w", receiver, key, err)
+	}
+	fields := []zap.Field{zap.String("receiver", receiver), zap.String("kind", m.Kind), zap.String("dedup_key", key),
+		zap.Int64("inbox_id", id), zap.String("reason", m.Dead)}
+	if isNew {
+		ib.m.acceptedDead.WithLabelValues(receiver, m.Kind).Inc()
+		ib.log.Warn("authentic callback stored as dead, not dispatched", fields...)
+	} else {
+		ib.m.duplicates.WithLabelValues(receiver, m.Kind).Inc()
+		ib.log.Debug("duplicate of a callback stored as dead", fields...)
+	}
+	return Accepted{ID: id, Duplicate: !isNew}, nil
 }
 
 // reply runs the replier for kind. A panicking replier costs the member

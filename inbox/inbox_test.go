@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -295,12 +296,17 @@ func TestUnknownKindIsKeptAndSkipped(t *testing.T) {
 		if r.Kind != "event.brand_new_event" || !strings.Contains(r.LastError, "no handler registered for kind event.brand_new_event") || r.Attempts != 1 {
 			t.Errorf("row %+v", r)
 		}
-		waitFor(t, "the warn line", func() bool {
-			return f.logs.FilterMessage("no handler for this kind; callback kept as skipped").FilterField(zap.String("kind", "event.brand_new_event")).Len() == 1
+		// Counted, and logged at debug only: kinds nobody handles are
+		// routine, and a WARN per callback would drown the real warnings.
+		waitFor(t, "the unhandled counter", func() bool {
+			return value(f.ib.m.unhandled.WithLabelValues("event.brand_new_event")) == 1
 		})
-		e := f.logs.FilterMessage("no handler for this kind; callback kept as skipped").All()[0]
-		if e.Level != zapcore.WarnLevel {
-			t.Errorf("level %v, want warn", e.Level)
+		e := f.logs.FilterMessage("no handler for this kind; callback kept as skipped").FilterField(zap.String("kind", "event.brand_new_event")).All()
+		if len(e) != 1 || e[0].Level != zapcore.DebugLevel {
+			t.Errorf("log lines %+v, want one at debug", e)
+		}
+		if n := f.logs.FilterLevelExact(zapcore.WarnLevel).Len(); n != 0 {
+			t.Errorf("%d warnings for an unhandled kind", n)
 		}
 		// Once a handler exists, an operator requeues it and it is handled.
 		handled := make(chan struct{})
@@ -533,9 +539,10 @@ func TestLeaseIsRenewedAndLossCancels(t *testing.T) {
 		// 60 ms of real time between renewals' thirds; the lease itself is
 		// judged on the injected clock.
 		const lease = 60 * time.Millisecond
-		// One worker: busy with the slow row, the dispatcher claims nothing
-		// else, so only the thief below can take the row over.
-		f := newFixture(t, db, clk, Options{Owner: "slow", Lease: lease, Workers: 1})
+		// One worker and no prefetching: busy with the slow row, the
+		// dispatcher claims nothing else, so only the thief below can take
+		// the row over.
+		f := newFixture(t, db, clk, Options{Owner: "slow", Lease: lease, Workers: 1, Prefetch: -1})
 		started, cancelled := make(chan struct{}), make(chan struct{})
 		f.ib.Register("*", func(ctx context.Context, _ *wecom.Event) error {
 			close(started)
@@ -543,6 +550,17 @@ func TestLeaseIsRenewedAndLossCancels(t *testing.T) {
 			close(cancelled)
 			return ctx.Err()
 		})
+		// A stall of this process: once set, a renewal waits for resume
+		// (whatever its deadline), then reaches the database.
+		var stalled atomic.Bool
+		resume := make(chan struct{})
+		f.ib.renewLease = func(ctx context.Context, l store.InboxLease, until time.Time) error {
+			if stalled.Load() {
+				<-resume
+				ctx = context.Background()
+			}
+			return db.ExtendInboxLease(ctx, l, until)
+		}
 		id := accept(t, f.ib, "oa", textEvent(1, "slow")).ID
 		f.start(t)
 		<-started
@@ -555,11 +573,19 @@ func TestLeaseIsRenewedAndLossCancels(t *testing.T) {
 		if r := rowState(t, db, id); r.LeaseUntil <= first || r.NextAttemptAt != r.LeaseUntil {
 			t.Fatalf("renewed row %+v", r)
 		}
-		// Another dispatcher steals the row (this one stalled past its lease).
+		// This process stalls past its lease, and another dispatcher takes
+		// the row over (once a renewal already under way, if any, let go of
+		// it); then the stalled renewal reaches the database.
+		stalled.Store(true)
 		clk.Advance(time.Hour)
-		if rows, err := db.ClaimInbox(context.Background(), "thief", 1, clk.Now(), time.Hour); err != nil || len(rows) != 1 {
-			t.Fatalf("steal: %v, %v", rows, err)
-		}
+		waitFor(t, "the thief to take the row", func() bool {
+			rows, err := db.ClaimInbox(context.Background(), "thief", 1, clk.Now(), time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(rows) == 1
+		})
+		close(resume)
 		<-cancelled
 		waitFor(t, "the lease_lost outcome", func() bool {
 			return value(f.ib.m.handled.WithLabelValues("text", outcomeLeaseLost)) == 1
@@ -863,4 +889,81 @@ func TestDatabaseLossDoesNotStopTheDispatcher(t *testing.T) {
 		return f.logs.FilterMessage("claim failed").FilterLevelExact(zapcore.WarnLevel).Len() >= 1
 	})
 	stop() // and it still stops cleanly
+}
+
+// TestAcceptDeadKeepsWhatCannotBeDispatched: an authentic callback that
+// does not parse, or is addressed to another app, is stored as dead (for an
+// operator to see), once however often WeCom re-sends it, and never handed
+// to a handler.
+func TestAcceptDeadKeepsWhatCannotBeDispatched(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, newClock(), Options{})
+		var c counter
+		f.ib.Register("*", func(ctx context.Context, _ *wecom.Event) error { c.add(ctx); return nil })
+		ctx := context.Background()
+		garbled := []byte("<xml><ToUserName><![CDATA[" + corpID + "]]></ToUserName><MsgType>text</Msg")
+		mismatched := textEvent(1, "for another app")
+		mismatched.AgentID = 1000099
+		tests := []struct {
+			name, reason, wantKind string
+			raw                    []byte
+		}{
+			{"does not parse", "callback does not parse: XML syntax error", KindUnparsed, garbled},
+			{"another app's AgentID", "AgentID 1000099 is not app oa's (1000002)", wecom.KindText, mismatched.XML()},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				a, err := f.ib.AcceptDead(ctx, "oa", tt.raw, tt.reason)
+				if err != nil || a.Duplicate || a.Reply != nil {
+					t.Fatalf("AcceptDead: %+v, %v", a, err)
+				}
+				again, err := f.ib.AcceptDead(ctx, "oa", tt.raw, tt.reason)
+				if err != nil || !again.Duplicate || again.ID != a.ID {
+					t.Fatalf("re-delivery: %+v, %v; want a duplicate of %d", again, err, a.ID)
+				}
+				r := rowState(t, db, a.ID)
+				if r.State != store.InboxDead || r.LastError != tt.reason || r.Kind != tt.wantKind || string(r.Payload) != string(tt.raw) ||
+					!strings.HasPrefix(r.DedupKey, "raw:") || len(r.DedupKey) != len("raw:")+32 {
+					t.Errorf("row %+v", r)
+				}
+				if got := value(f.ib.m.acceptedDead.WithLabelValues("oa", tt.wantKind)); got != 1 {
+					t.Errorf("accepted_dead{oa,%s} = %v, want 1", tt.wantKind, got)
+				}
+				warns := f.logs.FilterMessage("authentic callback stored as dead, not dispatched").FilterField(zap.Int64("inbox_id", a.ID))
+				if warns.Len() != 1 || warns.All()[0].Level != zapcore.WarnLevel {
+					t.Errorf("%d warn lines, want one (none for the duplicate)", warns.Len())
+				}
+			})
+		}
+		// The dispatcher never hands them out.
+		f.start(t)
+		live := accept(t, f.ib, "oa", textEvent(2, "normal")).ID
+		waitState(t, db, live, store.InboxDone)
+		if c.total() != 1 {
+			t.Errorf("handler called %d times, want 1 (only the normal callback)", c.total())
+		}
+	})
+}
+
+func TestRetentionDefaultsAndFloor(t *testing.T) {
+	db := storetest.SQLite(t)
+	for _, tt := range []struct{ give, want time.Duration }{
+		{0, 30 * 24 * time.Hour},
+		{time.Minute, MinRetention},
+		{48 * time.Hour, 48 * time.Hour},
+		{-1, -1},
+	} {
+		ib, err := New(db, Options{Retention: tt.give})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ib.opts.Retention != tt.want {
+			t.Errorf("Retention %v became %v, want %v", tt.give, ib.opts.Retention, tt.want)
+		}
+	}
+	// A callback is accepted within the freshness window around its
+	// signature's timestamp: its row must outlive that whole window.
+	if MinRetention < time.Hour || MinRetention < wecom.CallbackMaxAge+wecom.CallbackMaxAhead {
+		t.Errorf("MinRetention %v is shorter than 1 h or the callback freshness window", MinRetention)
+	}
 }

@@ -10,11 +10,15 @@ import (
 type metrics struct {
 	accepted   *prometheus.CounterVec
 	duplicates *prometheus.CounterVec
-	handled    *prometheus.CounterVec
-	panics     *prometheus.CounterVec
-	latency    prometheus.Histogram
-	duration   *prometheus.HistogramVec
-	rows       *prometheus.GaugeVec
+	// acceptedDead counts callbacks stored dead on arrival (AcceptDead).
+	acceptedDead *prometheus.CounterVec
+	// unhandled counts rows skipped because no handler takes their kind.
+	unhandled *prometheus.CounterVec
+	handled   *prometheus.CounterVec
+	panics    *prometheus.CounterVec
+	latency   prometheus.Histogram
+	duration  *prometheus.HistogramVec
+	rows      *prometheus.GaugeVec
 }
 
 // newMetrics builds the inbox metrics and registers them with reg, if any.
@@ -30,6 +34,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "wecomapp_inbox_duplicates_total",
 			Help: "Re-delivered callbacks recognised as already stored, by receiver and kind.",
 		}, []string{"receiver", "kind"}),
+		acceptedDead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomapp_inbox_accepted_dead_total",
+			Help: "Authentic callbacks stored as dead on arrival (unparsable, or addressed to another app), by receiver and kind.",
+		}, []string{"receiver", "kind"}),
+		unhandled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecomapp_inbox_unhandled_total",
+			Help: "Callbacks kept as skipped because no handler is registered for their kind, by kind.",
+		}, []string{"kind"}),
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wecomapp_inbox_handled_total",
 			Help: "Dispatch attempts by kind and outcome (done, retry, dead, skipped, released, lease_lost).",
@@ -59,6 +71,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	var err error
 	m.accepted = register(reg, m.accepted, &err)
 	m.duplicates = register(reg, m.duplicates, &err)
+	m.acceptedDead = register(reg, m.acceptedDead, &err)
+	m.unhandled = register(reg, m.unhandled, &err)
 	m.handled = register(reg, m.handled, &err)
 	m.panics = register(reg, m.panics, &err)
 	m.latency = register(reg, m.latency, &err)

@@ -67,6 +67,10 @@ type InboxMessage struct {
 	MsgID      string
 	EventKey   string
 	Payload    []byte // the decrypted XML
+	// Dead, when set, stores the callback as dead with Dead as last_error
+	// instead of pending: an authentic callback that must not be dispatched
+	// (it does not parse, or it names another app), kept for operators.
+	Dead string
 }
 
 // InboxRow is a row of the inbox table. Timestamps are Unix milliseconds
@@ -94,6 +98,9 @@ type InboxRow struct {
 	// Reclaimed is set by ClaimInbox on rows taken over from a dispatcher
 	// whose lease had expired (it crashed, or stalled past its lease).
 	Reclaimed bool `db:"-"`
+	// PayloadErr is set by ListInbox on a row whose sealed payload does not
+	// open (Payload is then nil): the row is listed all the same.
+	PayloadErr error `db:"-"`
 }
 
 // Lease is the claim ClaimInbox gave on the row.
@@ -119,7 +126,8 @@ const inboxColumns = "id, receiver, dedup_key, kind, from_user, agent_id, create
 // exists, and returns the row's id and whether it was new. A duplicate is
 // not an error: it is WeCom re-sending a callback. The unique index decides,
 // so concurrent deliveries of one callback to several instances store it
-// once. The row is due immediately.
+// once. The row is due immediately, or dead from the start when m.Dead says
+// why it must not be dispatched.
 func (db *DB) InsertInbox(ctx context.Context, m InboxMessage, now time.Time) (id int64, isNew bool, err error) {
 	if m.Receiver == "" || len(m.Receiver) > inboxReceiverMax {
 		return 0, false, fmt.Errorf("store: insert inbox: receiver %q must be 1 to %d bytes", m.Receiver, inboxReceiverMax)
@@ -128,16 +136,22 @@ func (db *DB) InsertInbox(ctx context.Context, m InboxMessage, now time.Time) (i
 		return 0, false, fmt.Errorf("store: insert inbox %s: dedup key %q must be 1 to %d bytes", m.Receiver, m.DedupKey, inboxDedupKeyMax)
 	}
 	ms := Millis(now)
-	payload := m.Payload
-	if payload == nil {
-		payload = []byte{} // NOT NULL
+	// Sealed (inbox.payload): it carries members' messages and, under
+	// legacy contact rules, phone numbers and emails.
+	payload, err := db.sealInboxPayload(m.Payload)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: insert inbox %s/%s: %w", m.Receiver, m.DedupKey, err)
+	}
+	state, lastErr, doneAt := InboxPending, "", int64(0)
+	if m.Dead != "" {
+		state, lastErr, doneAt = InboxDead, ClipError(m.Dead), ms
 	}
 	args := []any{
 		m.Receiver, m.DedupKey, clip(m.Kind, inboxKindMax), clip(m.FromUser, inboxFromUserMax), m.AgentID, m.CreateTime,
-		clip(m.MsgID, inboxMsgIDMax), clip(m.EventKey, inboxEventKeyMax), payload, InboxPending, ms, ms,
+		clip(m.MsgID, inboxMsgIDMax), clip(m.EventKey, inboxEventKeyMax), payload, state, ms, ms, lastErr, doneAt,
 	}
 	const insert = `INSERT INTO inbox (receiver, dedup_key, kind, from_user, agent_id, create_time, msg_id, event_key, payload,
-		state, next_attempt_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		state, next_attempt_at, received_at, last_error, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	if db.dialect == MySQL {
 		// On a duplicate, LAST_INSERT_ID(id) makes the statement report the
 		// existing row's id, and changes nothing (0 rows affected). Unlike
@@ -160,7 +174,11 @@ func (db *DB) InsertInbox(ctx context.Context, m InboxMessage, now time.Time) (i
 		}
 		return id, n == 1, nil
 	}
-	res, err := db.ExecContext(ctx, insert+" ON CONFLICT (receiver, dedup_key) DO NOTHING", args...)
+	st, err := db.prepared(ctx, insert+" ON CONFLICT (receiver, dedup_key) DO NOTHING")
+	if err != nil {
+		return 0, false, fmt.Errorf("store: insert inbox %s/%s: prepare: %w", m.Receiver, m.DedupKey, err)
+	}
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, false, fmt.Errorf("store: insert inbox %s/%s: %w", m.Receiver, m.DedupKey, err)
 	}
@@ -198,6 +216,9 @@ func (db *DB) ClaimInbox(ctx context.Context, owner string, n int, now time.Time
 	}
 	if lease <= 0 {
 		return nil, fmt.Errorf("store: claim inbox for %s: lease %v must be positive", owner, lease)
+	}
+	if err := db.needSealer("claim inbox for "+owner, InboxPayload); err != nil {
+		return nil, err
 	}
 	ms, until := Millis(now), Millis(now.Add(lease))
 	var rows []InboxRow
@@ -258,7 +279,7 @@ func (db *DB) ClaimInbox(ctx context.Context, owner string, n int, now time.Time
 	if err != nil {
 		return nil, fmt.Errorf("store: claim inbox for %s: %w", owner, err)
 	}
-	return rows, nil
+	return db.openClaimedInbox(ctx, rows, now), nil
 }
 
 // claimTx runs fn in a transaction suited to claiming. On MySQL/MariaDB it
@@ -306,6 +327,106 @@ func (db *DB) MarkInboxDead(ctx context.Context, l InboxLease, errMsg string, no
 func (db *DB) ReleaseInbox(ctx context.Context, l InboxLease, now time.Time) error {
 	return db.leased(ctx, "release", l, "state = ?, lease_owner = '', lease_until = 0, next_attempt_at = ?, attempts = attempts - 1",
 		InboxPending, Millis(now))
+}
+
+// FinishInbox moves the rows of leases that are still held to state (done,
+// skipped or dead) with reason as last_error, in one transaction, and
+// returns the leases that were lost (another dispatcher took the row over):
+// those rows are left alone. The dispatcher records most outcomes this way,
+// many rows per commit, because a commit per row capped dispatch far below
+// the rate callbacks arrive.
+func (db *DB) FinishInbox(ctx context.Context, leases []InboxLease, state InboxState, reason string, now time.Time) (lost []InboxLease, err error) {
+	switch state {
+	case InboxDone, InboxSkipped, InboxDead:
+	default:
+		return nil, fmt.Errorf("store: finish inbox rows as %q: not a final state", state)
+	}
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(leases))
+	for i, l := range leases {
+		ids[i] = l.ID
+	}
+	err = retryDeadlock(ctx, func() error {
+		lost = lost[:0]
+		return db.claimTx(ctx, func(tx *sqlx.Tx) error {
+			lock := ""
+			if db.dialect == MySQL {
+				lock = " FOR UPDATE"
+			}
+			q, args, err := sqlx.In("SELECT id, lease_owner, attempts FROM inbox WHERE id IN (?) AND state = ?"+lock, ids, InboxProcessing)
+			if err != nil {
+				return err
+			}
+			var held []struct {
+				ID      int64  `db:"id"`
+				Owner   string `db:"lease_owner"`
+				Attempt int    `db:"attempts"`
+			}
+			if err := tx.SelectContext(ctx, &held, q, args...); err != nil {
+				return fmt.Errorf("check %d leases: %w", len(ids), err)
+			}
+			holds := make(map[InboxLease]bool, len(held))
+			for _, h := range held {
+				holds[InboxLease{ID: h.ID, Owner: h.Owner, Attempt: h.Attempt}] = true
+			}
+			mine := make([]int64, 0, len(leases))
+			for _, l := range leases {
+				if holds[l] {
+					mine = append(mine, l.ID)
+				} else {
+					lost = append(lost, l)
+				}
+			}
+			if len(mine) == 0 {
+				return nil
+			}
+			q, args, err = sqlx.In("UPDATE inbox SET state = ?, lease_owner = '', lease_until = 0, last_error = ?, done_at = ? WHERE id IN (?)",
+				state, ClipError(reason), Millis(now), mine)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("mark %d rows %s: %w", len(mine), state, err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: finish %d inbox rows as %s: %w", len(leases), state, err)
+	}
+	return lost, nil
+}
+
+// ReleaseInstanceInbox gives back, due now, the rows still leased by an
+// earlier run of this instance: those whose lease_owner starts with prefix
+// (the instance's name and a separator) other than owner (the current
+// run). A restarted instance thereby resumes its own rows at once instead
+// of waiting for their leases to run out. The interrupted claim still
+// counts as an attempt, so a callback that takes its process down each time
+// still ends dead after MaxAttempts. Only correct while no other running
+// process uses the same instance name.
+func (db *DB) ReleaseInstanceInbox(ctx context.Context, prefix, owner string, now time.Time) (int64, error) {
+	if prefix == "" {
+		return 0, errors.New("store: release inbox rows of an instance: empty instance prefix")
+	}
+	var res sql.Result
+	err := retryDeadlock(ctx, func() (err error) {
+		res, err = db.ExecContext(ctx, `UPDATE inbox SET state = ?, lease_owner = '', lease_until = 0, next_attempt_at = ?,
+			last_error = ? WHERE state = ? AND SUBSTR(lease_owner, 1, ?) = ? AND lease_owner <> ?`,
+			InboxPending, Millis(now), ClipError("released at the restart of instance "+strings.TrimRight(prefix, "/")+": its previous run stopped while holding it"),
+			InboxProcessing, utf8.RuneCountInString(prefix), prefix, owner)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: release inbox rows of instance %s: %w", prefix, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: release inbox rows of instance %s: %w", prefix, err)
+	}
+	return n, nil
 }
 
 // leased updates a row only while l still holds it.
@@ -371,6 +492,9 @@ func (db *DB) GetInbox(ctx context.Context, id int64) (InboxRow, error) {
 	if err := db.GetContext(ctx, &r, "SELECT "+inboxColumns+" FROM inbox WHERE id = ?", id); err != nil {
 		return InboxRow{}, notFound(err, "store: get inbox %d", id)
 	}
+	if err := db.openInboxRow(&r); err != nil {
+		return InboxRow{}, fmt.Errorf("store: get %w", err)
+	}
 	return r, nil
 }
 
@@ -379,13 +503,12 @@ type InboxQuery struct {
 	State    InboxState
 	Receiver string
 	Kind     string
-	BeforeID int64 // page: rows with a smaller id
-	Limit    int   // default 100, at most 1000
+	Since    time.Time // rows received at or after
+	BeforeID int64     // page: rows with a smaller id
+	Limit    int       // default 100, at most 1000
 }
 
-// ListInbox returns rows matching q, newest first (operators look at the
-// dead letters and the backlog).
-func (db *DB) ListInbox(ctx context.Context, q InboxQuery) ([]InboxRow, error) {
+func (q InboxQuery) where() (string, []any) {
 	var where []string
 	var args []any
 	if q.State != "" {
@@ -397,25 +520,137 @@ func (db *DB) ListInbox(ctx context.Context, q InboxQuery) ([]InboxRow, error) {
 	if q.Kind != "" {
 		where, args = append(where, "kind = ?"), append(args, q.Kind)
 	}
+	if !q.Since.IsZero() {
+		where, args = append(where, "received_at >= ?"), append(args, Millis(q.Since))
+	}
 	if q.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, q.BeforeID)
 	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// ListInbox returns rows matching q, newest first (operators look at the
+// dead letters and the backlog).
+func (db *DB) ListInbox(ctx context.Context, q InboxQuery) ([]InboxRow, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	query := "SELECT " + inboxColumns + " FROM inbox"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC LIMIT ?"
+	where, args := q.where()
+	query := "SELECT " + inboxColumns + " FROM inbox" + where + " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit)
 	var rows []InboxRow
 	if err := db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("store: list inbox %+v: %w", q, err)
 	}
+	if err := db.openListedInbox(rows); err != nil {
+		return nil, err
+	}
 	return rows, nil
+}
+
+// RequeueInboxMatching requeues, like RequeueInbox, every row matching q
+// (whose State must be dead or skipped; Limit and BeforeID are ignored), a
+// thousand per transaction, and returns the ids it requeued, in order.
+func (db *DB) RequeueInboxMatching(ctx context.Context, q InboxQuery, now time.Time) ([]int64, error) {
+	if q.State != InboxDead && q.State != InboxSkipped {
+		return nil, fmt.Errorf("store: requeue inbox rows %+v: state must be dead or skipped", q)
+	}
+	const batch = 1000
+	q.Limit, q.BeforeID = 0, 0
+	where, args := q.where()
+	lock := ""
+	if db.dialect == MySQL {
+		lock = " FOR UPDATE"
+	}
+	var done []int64
+	var after int64 // ids only grow: a row requeued and dead again is not taken twice
+	for {
+		var ids []int64
+		err := retryDeadlock(ctx, func() error {
+			ids = nil
+			return db.claimTx(ctx, func(tx *sqlx.Tx) error {
+				a := append(append([]any{}, args...), after, batch)
+				if err := tx.SelectContext(ctx, &ids, "SELECT id FROM inbox"+where+" AND id > ? ORDER BY id LIMIT ?"+lock, a...); err != nil {
+					return err
+				}
+				if len(ids) == 0 {
+					return nil
+				}
+				uq, uargs, err := sqlx.In(`UPDATE inbox SET state = ?, attempts = 0, lease_owner = '', lease_until = 0, next_attempt_at = ?, done_at = 0
+					WHERE id IN (?)`, InboxPending, Millis(now), ids)
+				if err != nil {
+					return err
+				}
+				_, err = tx.ExecContext(ctx, uq, uargs...)
+				return err
+			})
+		})
+		if err != nil {
+			return done, fmt.Errorf("store: requeue inbox rows %+v (%d requeued before the error): %w", q, len(done), err)
+		}
+		done = append(done, ids...)
+		if len(ids) < batch {
+			return done, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// InboxPurge selects rows for PurgeInboxMatching: one final state, rows
+// that finished before Before, optionally of one receiver or kind.
+type InboxPurge struct {
+	State    InboxState // done, skipped or dead
+	Before   time.Time
+	Receiver string
+	Kind     string
+}
+
+// PurgeInboxMatching deletes up to limit rows selected by p and returns how
+// many it deleted; call it until it returns less than limit. Unlike
+// PurgeInbox it can delete dead rows (an operator's decision).
+func (db *DB) PurgeInboxMatching(ctx context.Context, p InboxPurge, limit int) (int64, error) {
+	switch p.State {
+	case InboxDone, InboxSkipped, InboxDead:
+	default:
+		return 0, fmt.Errorf("store: purge inbox rows %+v: state must be done, skipped or dead", p)
+	}
+	if p.Before.IsZero() {
+		return 0, fmt.Errorf("store: purge inbox rows %+v: no cut-off time", p)
+	}
+	if limit <= 0 {
+		return 0, nil
+	}
+	where := "state = ? AND done_at < ?"
+	args := []any{p.State, Millis(p.Before)}
+	if p.Receiver != "" {
+		where, args = where+" AND receiver = ?", append(args, p.Receiver)
+	}
+	if p.Kind != "" {
+		where, args = where+" AND kind = ?", append(args, p.Kind)
+	}
+	args = append(args, limit)
+	q := "DELETE FROM inbox WHERE " + where + " LIMIT ?"
+	if db.dialect != MySQL {
+		q = "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE " + where + " LIMIT ?)"
+	}
+	var res sql.Result
+	err := retryDeadlock(ctx, func() (err error) {
+		res, err = db.ExecContext(ctx, q, args...)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge inbox rows %+v: %w", p, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: purge inbox rows %+v: %w", p, err)
+	}
+	return n, nil
 }
 
 // CountInbox counts rows by state, for the given states (default: every

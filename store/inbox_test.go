@@ -10,8 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wecomapp/wecomapp/internal/testenv"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
 )
@@ -445,4 +447,205 @@ func TestInboxConcurrentClaimers(t *testing.T) {
 		}
 		t.Logf("%d rows spread over %d claimers", rows, len(owners))
 	})
+}
+
+func TestInboxInsertDead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		m := inboxMsg("oa", "raw:0123")
+		m.Kind, m.Dead = "unparsed", "does not parse: XML syntax error"
+		id := mustInsert(t, db, m, t0)
+		r, err := db.GetInbox(ctx, id)
+		if err != nil || r.State != store.InboxDead || r.LastError != m.Dead || r.DoneAt != store.Millis(t0) || r.Kind != "unparsed" || string(r.Payload) != string(m.Payload) {
+			t.Fatalf("dead row %+v, %v", r, err)
+		}
+		// Never claimed; a re-delivery collapses on it.
+		if rows, err := db.ClaimInbox(ctx, "w1", 10, t0.Add(time.Hour), time.Minute); err != nil || len(rows) != 0 {
+			t.Fatalf("claimed a dead row: %+v, %v", rows, err)
+		}
+		if again, isNew, err := db.InsertInbox(ctx, m, t0.Add(time.Second)); err != nil || isNew || again != id {
+			t.Fatalf("re-delivery: %d, %v, %v", again, isNew, err)
+		}
+	})
+}
+
+// TestInboxFinishBatch records many outcomes in one call, leaving alone the
+// rows whose lease another dispatcher holds now.
+func TestInboxFinishBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i := range 5 {
+			mustInsert(t, db, inboxMsg("oa", fmt.Sprint("f", i)), t0)
+		}
+		rows, err := db.ClaimInbox(ctx, "w1", 5, t0, time.Minute)
+		if err != nil || len(rows) != 5 {
+			t.Fatal(rows, err)
+		}
+		// Row 1's lease expired and w2 took it over; row 3 was released.
+		later := t0.Add(2 * time.Minute)
+		stolen, err := db.ClaimInbox(ctx, "w2", 5, later, time.Minute)
+		if err != nil || len(stolen) != 5 {
+			t.Fatal(stolen, err)
+		}
+		for _, s := range stolen {
+			if s.ID != rows[1].ID {
+				if err := db.ReleaseInbox(ctx, s.Lease(), later); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		mine, err := db.ClaimInbox(ctx, "w1", 5, later, time.Minute)
+		if err != nil || len(mine) != 4 {
+			t.Fatal(mine, err)
+		}
+		leases := []store.InboxLease{rows[1].Lease()} // the old lease of the stolen row
+		for _, r := range mine {
+			leases = append(leases, r.Lease())
+		}
+		lost, err := db.FinishInbox(ctx, leases, store.InboxDone, "", later)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]store.InboxLease{rows[1].Lease()}, lost); d != "" {
+			t.Errorf("lost (-want +got):\n%s", d)
+		}
+		for _, r := range mine {
+			got, _ := db.GetInbox(ctx, r.ID)
+			if got.State != store.InboxDone || got.DoneAt != store.Millis(later) || got.LeaseOwner != "" {
+				t.Errorf("row %d: %+v", r.ID, got)
+			}
+		}
+		if got, _ := db.GetInbox(ctx, rows[1].ID); got.State != store.InboxProcessing || got.LeaseOwner != "w2" {
+			t.Errorf("stolen row was touched: %+v", got)
+		}
+		// A row finished once is not finished again under the same lease.
+		if lost, err := db.FinishInbox(ctx, leases[1:2], store.InboxSkipped, "no handler", later); err != nil || len(lost) != 1 {
+			t.Errorf("second finish: lost %v, %v", lost, err)
+		}
+		if _, err := db.FinishInbox(ctx, leases, store.InboxPending, "", later); err == nil {
+			t.Error("finish as pending: no error")
+		}
+	})
+}
+
+// TestInboxReleaseInstance gives a restarted instance its own rows back at
+// once, and nobody else's.
+func TestInboxReleaseInstance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i := range 4 {
+			mustInsert(t, db, inboxMsg("oa", fmt.Sprint("r", i)), t0)
+		}
+		claim := func(owner string, n int) []store.InboxRow {
+			rows, err := db.ClaimInbox(ctx, owner, n, t0, time.Hour)
+			if err != nil || len(rows) != n {
+				t.Fatalf("claim %s: %v, %v", owner, rows, err)
+			}
+			return rows
+		}
+		old := claim("web-1:8080/1/aaaa", 2)    // the run before the restart
+		other := claim("web-1:80800/1/bbbb", 1) // another instance, a longer name
+		current := claim("web-1:8080/1/cccc", 1)
+		now := t0.Add(time.Minute)
+		n, err := db.ReleaseInstanceInbox(ctx, "web-1:8080/", "web-1:8080/1/cccc", now)
+		if err != nil || n != 2 {
+			t.Fatalf("released %d, %v; want 2", n, err)
+		}
+		for _, r := range old {
+			got, _ := db.GetInbox(ctx, r.ID)
+			if got.State != store.InboxPending || got.NextAttemptAt != store.Millis(now) || got.Attempts != 1 || !strings.Contains(got.LastError, "restart") {
+				t.Errorf("released row %+v", got)
+			}
+		}
+		for _, r := range append(other, current...) {
+			if got, _ := db.GetInbox(ctx, r.ID); got.State != store.InboxProcessing || got.LeaseOwner != r.LeaseOwner {
+				t.Errorf("row of %s was released: %+v", r.LeaseOwner, got)
+			}
+		}
+	})
+}
+
+func TestInboxRequeueAndPurgeMatching(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		put := func(key, kind string, dead bool, at time.Time) int64 {
+			m := inboxMsg("oa", key)
+			m.Kind = kind
+			if dead {
+				m.Dead = "boom"
+			}
+			return mustInsert(t, db, m, at)
+		}
+		d1 := put("d1", "text", true, t0)
+		d2 := put("d2", "text", true, t0.Add(time.Hour))
+		d3 := put("d3", "event.click", true, t0)
+		p := put("p", "text", false, t0)
+
+		got, err := db.RequeueInboxMatching(ctx, store.InboxQuery{State: store.InboxDead, Kind: "text"}, t0.Add(2*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]int64{d1, d2}, got); d != "" {
+			t.Errorf("requeued (-want +got):\n%s", d)
+		}
+		if r, _ := db.GetInbox(ctx, d3); r.State != store.InboxDead {
+			t.Errorf("other kind requeued: %+v", r)
+		}
+		if r, _ := db.GetInbox(ctx, d1); r.State != store.InboxPending || r.Attempts != 0 || r.DoneAt != 0 {
+			t.Errorf("requeued row %+v", r)
+		}
+		if _, err := db.RequeueInboxMatching(ctx, store.InboxQuery{State: store.InboxPending}, t0); err == nil {
+			t.Error("requeue pending rows: no error")
+		}
+		if got, err := db.ListInbox(ctx, store.InboxQuery{Since: t0.Add(30 * time.Minute)}); err != nil || len(got) != 1 || got[0].ID != d2 {
+			t.Errorf("list since: %+v, %v", got, err)
+		}
+
+		// Purge: dead rows on request, by age and kind.
+		n, err := db.PurgeInboxMatching(ctx, store.InboxPurge{State: store.InboxDead, Before: t0.Add(time.Minute), Kind: "text"}, 100)
+		if err != nil || n != 0 {
+			t.Errorf("purge dead text: %d, %v; want 0 (those were requeued)", n, err)
+		}
+		n, err = db.PurgeInboxMatching(ctx, store.InboxPurge{State: store.InboxDead, Before: t0.Add(time.Minute)}, 100)
+		if err != nil || n != 1 {
+			t.Errorf("purge dead: %d, %v; want 1", n, err)
+		}
+		if _, err := db.GetInbox(ctx, d3); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("purged row still there: %v", err)
+		}
+		if _, err := db.GetInbox(ctx, p); err != nil {
+			t.Errorf("pending row purged: %v", err)
+		}
+		if _, err := db.PurgeInboxMatching(ctx, store.InboxPurge{State: store.InboxPending, Before: t0}, 10); err == nil {
+			t.Error("purge pending rows: no error")
+		}
+	})
+}
+
+// TestInboxDuplicateWithClientFoundRows: a DSN asking for clientFoundRows
+// must not make a re-delivered callback count as new (MariaDB then reports
+// the matched duplicate row as affected).
+func TestInboxDuplicateWithClientFoundRows(t *testing.T) {
+	base := storetest.MySQL(t)
+	var name string
+	if err := base.GetContext(context.Background(), &name, "SELECT DATABASE()"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := mysql.ParseDSN(testenv.MySQLDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DBName = name
+	cfg.ClientFoundRows = true
+	db, err := store.Open(context.Background(), store.Options{Driver: "mysql", DSN: cfg.FormatDSN(), Sealer: storetest.Sealer()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := inboxMsg("oa", "msg:found-rows")
+	first := mustInsert(t, db, m, t0)
+	id, isNew, err := db.InsertInbox(context.Background(), m, t0)
+	if err != nil || isNew || id != first {
+		t.Fatalf("re-delivery over a clientFoundRows=true DSN: id %d (first %d), new %v, %v", id, first, isNew, err)
+	}
 }

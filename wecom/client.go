@@ -87,6 +87,9 @@ type Corp struct {
 	metrics   *metrics
 	now       func() time.Time
 	sleep     func(ctx context.Context, d time.Duration) error
+	// fallback keeps tokens and tickets in this process while coord is
+	// unavailable (token.go); its zero value is ready.
+	fallback localValues
 
 	contacts *Client
 	apps     map[string]*Client

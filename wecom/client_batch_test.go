@@ -30,6 +30,10 @@ func TestUploadMediaAndSyncUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Jobs take time: read straight after submitting, it is not finished.
+	if res, err := cl.BatchGetResult(ctx, job); err != nil || res.Status == wecom.JobFinished || len(res.Result) != 0 {
+		t.Errorf("result right after submitting = %+v, %v; want status 1 or 2 and no rows", res, err)
+	}
 	if err := e.sim.WaitJobs(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +54,8 @@ func TestUploadMediaAndSyncUsers(t *testing.T) {
 	if !cmp.Equal(rows, []string{"s2024001", "lihua"}) {
 		t.Errorf("rows = %v", rows)
 	}
-	if u, err := cl.GetUser(ctx, "lihua"); err != nil || u.Position != "副校长" {
+	// Read back through the app: today the contacts-sync secret gets 48009.
+	if u, err := e.hall(t).GetUser(ctx, "lihua"); err != nil || u.Position != "副校长" {
 		t.Errorf("lihua after sync = %+v, %v", u, err)
 	}
 	// Batch jobs are not idempotent: a 503 is not resent.
@@ -85,7 +90,7 @@ func TestReplaceParty(t *testing.T) {
 	if res.Type != "replace_party" || res.Status != wecom.JobFinished {
 		t.Errorf("result = %+v", res)
 	}
-	if d, err := cl.GetDepartment(ctx, 20); err != nil || d.Name != "医学院" {
+	if d, err := e.hall(t).GetDepartment(ctx, 20); err != nil || d.Name != "医学院" {
 		t.Errorf("department 20 = %+v, %v", d, err)
 	}
 }

@@ -178,8 +178,10 @@ var ctx = context.Background()
 func TestTokenSharedAcrossInstances(t *testing.T) {
 	run := func(t *testing.T, e *env, store coord.Store) {
 		other := e.newCorp(t, store)
-		a, _ := e.corp.Contacts()
-		b, _ := other.Contacts()
+		// The app reads (today the contacts-sync secret gets 48009 from
+		// user/get); its token is shared by both instances.
+		a, _ := e.corp.App("hall")
+		b, _ := other.App("hall")
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
 		for i := 0; i < 4; i++ {
@@ -202,13 +204,13 @@ func TestTokenSharedAcrossInstances(t *testing.T) {
 		if n := e.calls("/cgi-bin/gettoken"); n != 1 {
 			t.Errorf("%d gettoken calls for 8 calls on two instances, want 1", n)
 		}
-		// The app's secret has a token of its own.
-		hall, _ := other.App("hall")
-		if _, err := hall.GetUser(ctx, "lihua"); err != nil {
+		// The contacts-sync secret has a token of its own.
+		sc, _ := other.Contacts()
+		if _, err := sc.DepartmentSimpleList(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 		if n := e.calls("/cgi-bin/gettoken"); n != 2 {
-			t.Errorf("%d gettoken calls after the app's first call, want 2", n)
+			t.Errorf("%d gettoken calls after the sync secret's first call, want 2", n)
 		}
 	}
 	t.Run("memory", func(t *testing.T) {
@@ -230,7 +232,9 @@ func TestTokenSharedAcrossInstances(t *testing.T) {
 
 func TestTokenExpiredIsRefreshedOnce(t *testing.T) {
 	e := newEnv(t)
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	if _, err := cl.GetUser(ctx, "lihua"); err != nil {
 		t.Fatal(err)
 	}
@@ -255,21 +259,23 @@ func TestTokenExpiredIsRefreshedOnce(t *testing.T) {
 		t.Errorf("token retry backed off: %v", e.sleeps.list())
 	}
 	// A second instance sharing the store uses the new token directly.
-	other, _ := e.newCorp(t, e.store).Contacts()
+	other, _ := e.newCorp(t, e.store).App("hall")
 	if _, err := other.GetUser(ctx, "lihua"); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.calls("/cgi-bin/gettoken"); n != 2 {
 		t.Errorf("%d gettoken calls after the second instance, want 2", n)
 	}
-	if got := e.counter(t, "wecom_token_refresh_total", map[string]string{"kind": "access_token", "client": "contacts", "outcome": "ok"}); got != 2 {
+	if got := e.counter(t, "wecom_token_refresh_total", map[string]string{"kind": "access_token", "client": "hall", "outcome": "ok"}); got != 2 {
 		t.Errorf("wecom_token_refresh_total = %v, want 2", got)
 	}
 }
 
 func TestTokenRejectedTwiceFails(t *testing.T) {
 	e := newEnv(t)
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	e.sim.AddFault(wecomsim.Fault{Path: "/cgi-bin/user/get", ErrCode: 42001, Times: 2})
 	_, err := cl.GetUser(ctx, "lihua")
 	if !wecom.IsCode(err, 42001) {
@@ -282,7 +288,9 @@ func TestTokenRejectedTwiceFails(t *testing.T) {
 
 func TestTokenAheadOfExpiry(t *testing.T) {
 	e := newEnv(t)
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	if _, err := cl.GetUser(ctx, "lihua"); err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +391,9 @@ func TestRetriedFailures(t *testing.T) {
 
 func TestTimeoutRetried(t *testing.T) {
 	e := newEnv(t, func(o *wecom.Options) { o.HTTPTimeout = 50 * time.Millisecond })
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	e.sim.AddFault(wecomsim.Fault{Path: "/cgi-bin/department/get", Latency: time.Second, Times: 1})
 	if _, err := cl.GetDepartment(ctx, 2); err != nil {
 		t.Fatal(err)
@@ -397,7 +407,9 @@ func TestFrequencyLimitBacksOffLonger(t *testing.T) {
 	e := newEnv(t, func(o *wecom.Options) {
 		o.Retry = wecom.RetryPolicy{BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond, FrequencyDelay: 10 * time.Second, FrequencyMaxDelay: time.Minute}
 	})
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	e.sim.AddFault(wecomsim.Fault{Path: "/cgi-bin/user/get", ErrCode: 45009, Times: 1})
 	e.sim.AddFault(wecomsim.Fault{Path: "/cgi-bin/user/get", After: 1, ErrCode: -1, Times: 1})
 	if _, err := cl.GetUser(ctx, "lihua"); err != nil {
@@ -411,7 +423,9 @@ func TestFrequencyLimitBacksOffLonger(t *testing.T) {
 
 func TestRetriesGiveUp(t *testing.T) {
 	e := newEnv(t, func(o *wecom.Options) { o.Retry = wecom.RetryPolicy{MaxAttempts: 3} })
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	e.sim.AddFault(wecomsim.Fault{Path: "/cgi-bin/user/get", ErrCode: -1})
 	_, err := cl.GetUser(ctx, "lihua")
 	if !wecom.IsCode(err, -1) || !wecom.IsRetryable(err) {
@@ -424,7 +438,9 @@ func TestRetriesGiveUp(t *testing.T) {
 
 func TestCallerErrorNotRetried(t *testing.T) {
 	e := newEnv(t)
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	_, err := cl.GetUser(ctx, "nobody")
 	if !wecom.IsCode(err, wecom.CodeUserNotFound) || !wecom.IsNotFound(err) {
 		t.Fatalf("err = %v, want 60111", err)
@@ -447,7 +463,9 @@ func TestCallerErrorNotRetried(t *testing.T) {
 func TestRateLimiterWaits(t *testing.T) {
 	// 4 a minute: a burst of 2, then one every 30 s (see perWindow).
 	e := newEnv(t, func(o *wecom.Options) { o.Limits = wecom.Limits{PerAPIPerMinute: 4} })
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	for i := 0; i < 3; i++ {
 		if _, err := cl.GetUser(ctx, "lihua"); err != nil {
 			t.Fatalf("call %d: %v", i+1, err)
@@ -479,8 +497,10 @@ func TestBaseRoutingWithTwoSimulators(t *testing.T) {
 	b := newEnv(t)
 	// Same corp id and secrets on both, different stores: the only thing
 	// that tells them apart is the base.
-	ca, cb := a.contacts(t), b.contacts(t)
-	if err := cb.UpdateUser(ctx, &wecom.UserUpdate{UserID: "lihua", Position: wecom.Ptr("B 院长")}); err != nil {
+	// The contacts-sync secret writes; the app reads (today the sync secret
+	// gets 48009 from user/get).
+	ca, cb := a.hall(t), b.hall(t)
+	if err := b.contacts(t).UpdateUser(ctx, &wecom.UserUpdate{UserID: "lihua", Position: wecom.Ptr("B 院长")}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -510,7 +530,7 @@ func TestBaseWithPathPrefix(t *testing.T) {
 	mux := httptest.NewServer(http.StripPrefix("/wecomsim", e.sim))
 	t.Cleanup(mux.Close)
 	corp := e.newCorp(t, coord.NewMemory(e.clock.Now), func(o *wecom.Options) { o.BaseURL = mux.URL + "/wecomsim/" })
-	cl, _ := corp.Contacts()
+	cl, _ := corp.App("hall") // the sync secret gets 48009 from department/get today
 	if _, err := cl.GetDepartment(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +561,9 @@ func wecomsimFault(path string, status int) wecomsim.Fault {
 
 func TestCallerDeadlineStopsRetries(t *testing.T) {
 	e := newEnv(t)
-	cl := e.contacts(t)
+	// Reads go through the app: today the contacts-sync secret gets 48009
+	// from user/get and department/get (docs/wecom.md §5).
+	cl := e.hall(t)
 	if _, err := cl.GetUser(ctx, "lihua"); err != nil { // token in place
 		t.Fatal(err)
 	}

@@ -13,13 +13,17 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"strconv"
 	"sync"
+	"time"
 )
 
 // CryptoError is a callback-crypto failure. Code follows the official sample
 // library's return codes (-40001 signature, -40002 XML, -40004 AESKey,
 // -40005 receiveid, -40007 decrypt, -40008 buffer) so log lines can be matched
-// against WeCom's own troubleshooting pages.
+// against WeCom's own troubleshooting pages. The checks the sample library
+// does not make (freshness, echostr shape) use codes from -40020 on, outside
+// its -40001..-40011 range, so they are never mistaken for an official code.
 type CryptoError struct {
 	Code   int
 	Reason string
@@ -44,7 +48,56 @@ var (
 	ErrReceiveID = &CryptoError{Code: -40005, Reason: "receiveid mismatch"}
 	ErrDecrypt   = &CryptoError{Code: -40007, Reason: "decrypt failed"}
 	ErrBuffer    = &CryptoError{Code: -40008, Reason: "invalid plaintext buffer"}
+	// ErrTimestamp: the request's timestamp is not a Unix time within
+	// CallbackMaxAge / CallbackMaxAhead of now (our code, not WeCom's).
+	ErrTimestamp = &CryptoError{Code: -40020, Reason: "timestamp outside the accepted window"}
+	// ErrEchostr: a correctly signed URL verification whose plaintext is not
+	// shaped like WeCom's echostr (our code, not WeCom's).
+	ErrEchostr = &CryptoError{Code: -40021, Reason: "not a URL-verification echostr"}
 )
+
+// The freshness window for callback and URL-verification requests, checked
+// by CheckTimestamp. WeCom signs every request with its own timestamp; a
+// request it got no timely answer for is re-sent within seconds (a 5 s
+// timeout, at most three retries: docs/wecom.md §2.1), and server clocks
+// under NTP are off by far less than a minute, so five minutes each way
+// refuses nothing WeCom sends. It bounds replay: a captured request signed
+// inside the window collapses on its inbox dedupe row, which is kept far
+// longer than this window, and one signed outside it is refused here, so a
+// replay is never processed twice.
+const (
+	CallbackMaxAge   = 5 * time.Minute
+	CallbackMaxAhead = 5 * time.Minute
+)
+
+// CheckTimestamp refuses a callback or URL-verification timestamp that is
+// not a decimal Unix time in seconds, or is more than CallbackMaxAge before
+// now or more than CallbackMaxAhead after it, with an error matching
+// ErrTimestamp. Check it before anything else: the signature covers the
+// timestamp, so a fresh one cannot be pasted onto a captured request.
+func CheckTimestamp(timestamp string, now time.Time) error {
+	if timestamp == "" {
+		return cryptoErr(ErrTimestamp, "empty")
+	}
+	for i := 0; i < len(timestamp); i++ {
+		if c := timestamp[i]; c < '0' || c > '9' {
+			return cryptoErr(ErrTimestamp, "%q is not a decimal Unix time", truncate(timestamp, 32))
+		}
+	}
+	sec, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return cryptoErr(ErrTimestamp, "%q is out of range", truncate(timestamp, 32))
+	}
+	// Whole seconds, compared as integers: a far-future value would
+	// overflow time.Duration.
+	switch nowSec := now.Unix(); {
+	case sec < nowSec-int64(CallbackMaxAge/time.Second):
+		return cryptoErr(ErrTimestamp, "%s is %s old, more than %s", timestamp, time.Duration(nowSec-sec)*time.Second, CallbackMaxAge)
+	case sec > nowSec+int64(CallbackMaxAhead/time.Second):
+		return cryptoErr(ErrTimestamp, "%s is %d s ahead of our clock, more than %s", timestamp, sec-nowSec, CallbackMaxAhead)
+	}
+	return nil
+}
 
 func cryptoErr(base *CryptoError, format string, args ...any) error {
 	return &CryptoError{Code: base.Code, Reason: base.Reason + ": " + fmt.Sprintf(format, args...)}
@@ -148,11 +201,48 @@ func (c *Crypter) verify(msgSignature, timestamp, nonce, encrypted string) error
 // signature over echostr, decrypts it and returns the plaintext that must be
 // the whole response body. Callers must pass query values already
 // percent-decoded, and must not turn '+' into space: see QueryValue.
+//
+// Only a plaintext shaped like WeCom's echostr is returned (see
+// echostrShaped). Every captured callback Encrypt or passive reply comes
+// with a valid signature over it, so answering any plaintext would make the
+// verification GET a decryption oracle for all past traffic; anything else
+// is refused with ErrEchostr, and the error does not carry the plaintext.
+// The caller checks the timestamp (CheckTimestamp) as for a callback.
 func (c *Crypter) VerifyURL(msgSignature, timestamp, nonce, echostr string) ([]byte, error) {
 	if err := c.verify(msgSignature, timestamp, nonce, echostr); err != nil {
 		return nil, err
 	}
-	return c.Decrypt(echostr)
+	plain, err := c.Decrypt(echostr)
+	if err != nil {
+		return nil, err
+	}
+	if !echostrShaped(plain) {
+		n := len(plain)
+		clear(plain)
+		return nil, cryptoErr(ErrEchostr, "decrypted %d bytes that are not an echostr", n)
+	}
+	return plain, nil
+}
+
+// maxEchostr bounds the echostr plaintext. WeCom sends a random decimal
+// string (the official vector's is 19 digits: docs/wecom.md §2.3); 128
+// bytes leaves room for a longer random string while every callback and
+// passive reply, which are XML, fails the markup test anyway.
+const maxEchostr = 128
+
+// echostrShaped accepts 1..maxEchostr bytes of printable ASCII without
+// markup ('<', '>', '&'): WeCom's echostr, and nothing a callback or a
+// passive reply decrypts to.
+func echostrShaped(p []byte) bool {
+	if len(p) == 0 || len(p) > maxEchostr {
+		return false
+	}
+	for _, b := range p {
+		if b < 0x20 || b > 0x7e || b == '<' || b == '>' || b == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // Open verifies and decrypts a POSTed callback body (the <xml><Encrypt>
@@ -278,20 +368,19 @@ func (c *Crypter) Reply(msg []byte, timestamp, nonce string) ([]byte, error) {
 // OpenReply verifies and decrypts a passive reply envelope (the simulator and
 // tests read replies the way the WeCom server would).
 func (c *Crypter) OpenReply(body []byte) ([]byte, error) {
-	enc, err := EnvelopeEncrypt(body)
+	env, err := parseEnvelope(body)
 	if err != nil {
 		return nil, err
 	}
-	sig, ok := elementText(body, "MsgSignature")
-	if !ok {
+	if env.MsgSignature == nil {
 		return nil, cryptoErr(ErrXML, "no MsgSignature element")
 	}
-	ts, _ := elementText(body, "TimeStamp")
-	nonce, _ := elementText(body, "Nonce")
-	if err := c.verify(string(sig), string(ts), string(nonce), unsafeString(enc)); err != nil {
+	sig := bytes.TrimSpace(env.MsgSignature)
+	ts, nonce := bytes.TrimSpace(env.TimeStamp), bytes.TrimSpace(env.Nonce)
+	if err := c.verify(unsafeString(sig), unsafeString(ts), unsafeString(nonce), unsafeString(env.Encrypt)); err != nil {
 		return nil, err
 	}
-	return c.decryptBytes(enc)
+	return c.decryptBytes(env.Encrypt)
 }
 
 // Seal builds a callback POST the way the WeCom server does: the envelope
@@ -319,42 +408,116 @@ func (c *Crypter) Seal(msg []byte, agentID, timestamp, nonce string) (body []byt
 }
 
 // EnvelopeEncrypt extracts the Encrypt element of a callback or reply
-// envelope without a general XML parser: the envelope is fixed and small,
-// and this runs on every callback.
+// envelope, trimmed of surrounding whitespace. Malformed XML, a missing or an
+// empty Encrypt match ErrXML.
+// The result may alias body.
 func EnvelopeEncrypt(body []byte) ([]byte, error) {
-	enc, ok := elementText(body, "Encrypt")
-	if !ok {
-		return nil, cryptoErr(ErrXML, "no Encrypt element")
+	if enc, ok := fastEnvelope(body); ok {
+		return enc, nil
 	}
-	if len(enc) == 0 {
-		return nil, cryptoErr(ErrXML, "empty Encrypt element")
+	env, err := parseEnvelope(body)
+	if err != nil {
+		return nil, err
 	}
-	return enc, nil
+	return env.Encrypt, nil
 }
 
-// elementText returns the text of the first <name>…</name> in body,
-// unwrapping one CDATA section. It accepts surrounding whitespace.
-func elementText(body []byte, name string) ([]byte, bool) {
-	var open, closing [64]byte
-	if len(name) > 60 {
+// fastEnvelope reads the envelope exactly as WeCom writes it — "<xml>", then
+// elements holding one CDATA section or plain text of printable ASCII, then
+// "</xml>", nothing else — and returns its one non-empty Encrypt. Anything
+// else (whitespace, comments, entities, attributes, nesting, a second
+// Encrypt) returns false and goes through encoding/xml. Why: encoding/xml
+// reads the long base64 Encrypt byte by byte through an interface, a tenth
+// of a callback's CPU; this grammar admits only documents encoding/xml
+// reads the same way, which FuzzOpenAndParse checks on every input.
+func fastEnvelope(body []byte) (enc []byte, ok bool) {
+	rest, ok := bytes.CutPrefix(body, []byte("<xml>"))
+	if !ok {
 		return nil, false
 	}
-	o := append(append(append(open[:0], '<'), name...), '>')
-	cl := append(append(append(closing[:0], '<', '/'), name...), '>')
-	i := bytes.Index(body, o)
-	if i < 0 {
-		return nil, false
+	for {
+		if len(rest) == len("</xml>") && string(rest) == "</xml>" {
+			return enc, len(enc) > 0
+		}
+		// <Name>
+		end := bytes.IndexByte(rest, '>')
+		if len(rest) < 3 || rest[0] != '<' || end < 2 || !envelopeName(rest[1:end]) {
+			return nil, false
+		}
+		name := rest[1:end]
+		rest = rest[end+1:]
+		var text []byte
+		if c, isCDATA := bytes.CutPrefix(rest, []byte("<![CDATA[")); isCDATA {
+			i := bytes.Index(c, []byte("]]>"))
+			if i < 0 {
+				return nil, false
+			}
+			text, rest = c[:i], c[i+3:]
+		} else {
+			i := bytes.IndexByte(rest, '<')
+			if i < 0 {
+				return nil, false
+			}
+			text, rest = rest[:i], rest[i:]
+			if bytes.ContainsAny(text, "&>") {
+				return nil, false
+			}
+		}
+		for _, b := range text {
+			if b <= ' ' || b > '~' {
+				return nil, false
+			}
+		}
+		// </Name>
+		n := len(name)
+		if len(rest) < n+3 || rest[0] != '<' || rest[1] != '/' || !bytes.Equal(rest[2:2+n], name) || rest[2+n] != '>' {
+			return nil, false
+		}
+		rest = rest[n+3:]
+		if string(name) == "Encrypt" {
+			if enc != nil {
+				return nil, false
+			}
+			enc = text[:len(text):len(text)]
+		}
 	}
-	rest := body[i+len(o):]
-	j := bytes.Index(rest, cl)
-	if j < 0 {
-		return nil, false
+}
+
+// envelopeName accepts the element names WeCom uses: a letter, then letters,
+// digits and underscores.
+func envelopeName(b []byte) bool {
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '_')) {
+			return false
+		}
 	}
-	v := bytes.TrimSpace(rest[:j])
-	if bytes.HasPrefix(v, []byte("<![CDATA[")) && bytes.HasSuffix(v, []byte("]]>")) {
-		v = v[len("<![CDATA[") : len(v)-len("]]>")]
+	return len(b) > 0
+}
+
+// envelope is the outer XML of a callback POST (ToUserName, AgentID,
+// Encrypt) and of an encrypted passive reply (Encrypt, MsgSignature,
+// TimeStamp, Nonce). []byte fields: nil tells a missing element from an
+// empty one, and the decoder hands over a fresh slice.
+type envelope struct {
+	Encrypt      []byte
+	MsgSignature []byte
+	TimeStamp    []byte
+	Nonce        []byte
+}
+
+func parseEnvelope(body []byte) (*envelope, error) {
+	env := new(envelope)
+	if err := decodeXML(body, env); err != nil {
+		return nil, cryptoErr(ErrXML, "%v", err)
 	}
-	return v, true
+	if env.Encrypt == nil {
+		return nil, cryptoErr(ErrXML, "no Encrypt element")
+	}
+	env.Encrypt = bytes.TrimSpace(env.Encrypt)
+	if len(env.Encrypt) == 0 {
+		return nil, cryptoErr(ErrXML, "empty Encrypt element")
+	}
+	return env, nil
 }
 
 func truncate(s string, n int) string {

@@ -3,8 +3,9 @@
 //
 //   - callback crypto: URL verification, signature checks, AES-256-CBC with
 //     32-byte PKCS#7 padding, encrypted passive replies (crypto.go);
-//   - the callback event model and a fast parser for WeCom's XML subset
-//     (event*.go, xmlscan.go), and passive reply builders (event_reply.go);
+//   - the callback event model, read and written with encoding/xml through
+//     wire types that carry the element names (event*.go), and passive
+//     reply builders (event_reply.go);
 //   - the API client over github.com/silenceper/wechat/v2 `work`: a
 //     configurable API base routed in one place (sdk.go), one access token
 //     per secret shared through the coordination layer (token.go), typed

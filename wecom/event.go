@@ -1,18 +1,26 @@
 package wecom
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"hash"
+	"io"
+	"reflect"
 	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
 // Event is one decrypted callback: a message a member sent to the app
 // (MsgType text, image, voice, video, location, link) or an event (MsgType
 // event, Event naming which). Field names follow the callback XML
-// (wecom-api.md §3). Fields of other kinds stay zero; the sub-structs are nil
+// (docs/wecom.md §3). Fields of other kinds stay zero; the sub-structs are nil
 // unless their element was present.
 //
 // A callback of a kind this package does not know still parses: the common
@@ -189,9 +197,12 @@ func (e *Event) Kind() string {
 }
 
 // ParseEvent parses a decrypted callback message (the output of
-// Crypter.Open). Only malformed XML is an error (errors.Is(err, ErrXML));
-// unknown kinds and odd values parse, numbers that do not parse read as zero.
-// The result does not alias xml.
+// Crypter.Open) with encoding/xml. Only malformed XML is an error
+// (errors.Is(err, ErrXML)): a DTD, text or elements outside the root,
+// control characters, nesting deeper than 64 or a document over 4 MiB count
+// as malformed. Unknown kinds and odd values parse; numbers that do not
+// parse read as zero. Text reads as any XML parser gives it (line ends
+// normalised to "\n", CDATA sections joined). The result does not alias xml.
 func ParseEvent(xml []byte) (*Event, error) {
 	return parseEvent(xml, false)
 }
@@ -206,199 +217,140 @@ func (c *Crypter) OpenEvent(msgSignature, timestamp, nonce string, body []byte) 
 	return parseEvent(msg, true)
 }
 
-func parseEvent(xml []byte, owned bool) (*Event, error) {
-	e := new(Event)
-	// One string copy backs every field that needs no decoding; Raw stays a
-	// separate slice so that a caller writing to it cannot change the strings.
-	s := string(xml)
-	d := getDoc()
-	defer putDoc(d)
-	if err := d.parse(s); err != nil {
+func parseEvent(raw []byte, owned bool) (*Event, error) {
+	var w eventXML
+	if err := decodeXML(raw, &w); err != nil {
 		return nil, fmt.Errorf("wecom: parse event: %w", err)
 	}
+	e := w.event()
 	if owned {
-		e.Raw = xml
+		e.Raw = raw
 	} else {
-		e.Raw = append([]byte(nil), xml...)
+		e.Raw = append([]byte(nil), raw...)
 	}
-	e.fill(d, d.root)
 	return e, nil
 }
 
-func (e *Event) fill(d *xdoc, root int32) {
-	approval := int32(noNode)
-	for c := d.nodes[root].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "ToUserName":
-			e.ToUserName = d.text(c)
-		case "FromUserName":
-			e.FromUserName = d.text(c)
-		case "CreateTime":
-			e.CreateTime = parseInt(d.text(c))
-		case "MsgType":
-			e.MsgType = d.text(c)
-		case "Event":
-			e.Event = d.text(c)
-		case "ChangeType":
-			e.ChangeType = d.text(c)
-		case "EventKey":
-			e.EventKey = d.text(c)
-		case "AgentID":
-			e.AgentID = parseInt(d.text(c))
-		case "MsgId":
-			e.MsgID = d.text(c)
-		case "Content":
-			e.Content = d.text(c)
-		case "Title":
-			e.Title = d.text(c)
-		case "Description":
-			e.Description = d.text(c)
-		case "Url":
-			e.URL = d.text(c)
-		case "PicUrl":
-			e.PicURL = d.text(c)
-		case "MediaId":
-			e.MediaID = d.text(c)
-		case "Format":
-			e.Format = d.text(c)
-		case "ThumbMediaId":
-			e.ThumbMediaID = d.text(c)
-		case "Location_X":
-			e.LocationX = parseFloat(d.text(c))
-		case "Location_Y":
-			e.LocationY = parseFloat(d.text(c))
-		case "Scale":
-			e.Scale = int(parseInt(d.text(c)))
-		case "Label":
-			e.Label = d.text(c)
-		case "Latitude":
-			e.Latitude = parseFloat(d.text(c))
-		case "Longitude":
-			e.Longitude = parseFloat(d.text(c))
-		case "Precision":
-			e.Precision = parseFloat(d.text(c))
-		case "TaskId":
-			e.TaskID = d.text(c)
-		case "CardType":
-			e.CardType = d.text(c)
-		case "ResponseCode":
-			e.ResponseCode = d.text(c)
-		case "SelectedItems":
-			e.SelectedItems = append(e.SelectedItems, parseSelectedItems(d, c)...)
-		case "ScanCodeInfo":
-			e.ScanCodeInfo = parseScanCodeInfo(d, c)
-		case "SendPicsInfo":
-			e.SendPicsInfo = parseSendPicsInfo(d, c)
-		case "SendLocationInfo":
-			e.SendLocationInfo = parseSendLocationInfo(d, c)
-		case "BatchJob":
-			e.BatchJob = parseBatchJob(d, c)
-		case "ApprovalInfo":
-			approval = c
+// eventXML is a callback message as encoding/xml reads and writes it: the
+// element names, their order when written (the documented samples'), which
+// strings are CDATA (cdata) and which are bare, and which optional elements
+// are written only when set (omitempty, or a nil pointer). Event is the API;
+// event() and Event.wire convert.
+type eventXML struct {
+	ToUserName       cdata
+	FromUserName     cdata
+	CreateTime       xint
+	MsgType          cdata
+	Content          cdata   `xml:",omitempty"`
+	Title            cdata   `xml:",omitempty"`
+	Description      cdata   `xml:",omitempty"`
+	URL              cdata   `xml:"Url,omitempty"`
+	PicURL           cdata   `xml:"PicUrl,omitempty"`
+	MediaID          cdata   `xml:"MediaId,omitempty"`
+	Format           cdata   `xml:",omitempty"`
+	ThumbMediaID     cdata   `xml:"ThumbMediaId,omitempty"`
+	LocationX        *xfloat `xml:"Location_X"`
+	LocationY        *xfloat `xml:"Location_Y"`
+	Scale            *xint
+	Label            cdata `xml:",omitempty"`
+	Event            cdata `xml:",omitempty"`
+	ChangeType       cdata `xml:",omitempty"`
+	EventKey         *cdata
+	Latitude         *xfloat
+	Longitude        *xfloat
+	Precision        *xfloat
+	TaskID           cdata `xml:"TaskId,omitempty"`
+	CardType         cdata `xml:",omitempty"`
+	ResponseCode     cdata `xml:",omitempty"`
+	ScanCodeInfo     *scanCodeInfoXML
+	SendPicsInfo     *sendPicsInfoXML
+	SendLocationInfo *sendLocationInfoXML
+	contactXML              // change_contact's elements sit at the root
+	MsgID            string `xml:"MsgId,omitempty"` // bare, as WeCom sends it
+	AgentID          xint   `xml:",omitempty"`
+	SelectedItems    *selectedItemsXML
+	BatchJob         *batchJobXML
+	ApprovalInfo     *approvalXML
+}
+
+type selectedItemsXML struct {
+	Items []selectedItemXML `xml:"SelectedItem"`
+}
+
+type selectedItemXML struct {
+	QuestionKey cdata
+	OptionIDs   []cdata `xml:"OptionIds>OptionId"`
+}
+
+type scanCodeInfoXML struct {
+	ScanType   cdata
+	ScanResult cdata
+}
+
+type sendPicsInfoXML struct {
+	Count   xint
+	PicList *sendPicListXML
+}
+
+type sendPicListXML struct {
+	Items []sendPicXML `xml:"item"`
+}
+
+type sendPicXML struct {
+	PicMD5Sum cdata `xml:"PicMd5Sum"`
+}
+
+type sendLocationInfoXML struct {
+	LocationX xfloat `xml:"Location_X"`
+	LocationY xfloat `xml:"Location_Y"`
+	Scale     xint
+	Label     cdata
+	Poiname   cdata
+}
+
+type batchJobXML struct {
+	JobID   cdata `xml:"JobId"`
+	JobType cdata
+	ErrCode xint
+	ErrMsg  cdata
+}
+
+func (w *eventXML) event() *Event {
+	e := &Event{
+		ToUserName: string(w.ToUserName), FromUserName: string(w.FromUserName), CreateTime: int64(w.CreateTime),
+		MsgType: string(w.MsgType), Event: string(w.Event), ChangeType: string(w.ChangeType),
+		EventKey: w.EventKey.get(), AgentID: int64(w.AgentID), MsgID: w.MsgID,
+		Content: string(w.Content), Title: string(w.Title), Description: string(w.Description),
+		URL: string(w.URL), PicURL: string(w.PicURL), MediaID: string(w.MediaID), Format: string(w.Format),
+		ThumbMediaID: string(w.ThumbMediaID), LocationX: w.LocationX.get(), LocationY: w.LocationY.get(),
+		Scale: int(w.Scale.get()), Label: string(w.Label),
+		Latitude: w.Latitude.get(), Longitude: w.Longitude.get(), Precision: w.Precision.get(),
+		TaskID: string(w.TaskID), CardType: string(w.CardType), ResponseCode: string(w.ResponseCode),
+	}
+	if w.SelectedItems != nil {
+		convertWire(&e.SelectedItems, w.SelectedItems.Items)
+	}
+	convertWire(&e.ScanCodeInfo, w.ScanCodeInfo)
+	convertWire(&e.SendLocationInfo, w.SendLocationInfo)
+	convertWire(&e.BatchJob, w.BatchJob)
+	if p := w.SendPicsInfo; p != nil {
+		e.SendPicsInfo = &SendPicsInfo{Count: int(p.Count)}
+		if p.PicList != nil {
+			for _, it := range p.PicList.Items {
+				e.SendPicsInfo.PicMD5Sum = append(e.SendPicsInfo.PicMD5Sum, string(it.PicMD5Sum))
+			}
 		}
 	}
-	// The payloads below are only meaningful once Event names them, and
-	// Event may come after them. ApprovalInfo is gated because
-	// open_approval_change reuses the element name with other children.
+	// The payloads below mean something only once Event names them.
+	// ApprovalInfo is gated because open_approval_change reuses the element
+	// name with other children.
 	if e.MsgType == "event" && e.Event == "change_contact" {
-		e.Contact = parseContactChange(d, root)
+		e.Contact = w.contactXML.change()
 	}
-	if approval != noNode && e.MsgType == "event" && e.Event == "sys_approval_change" {
-		e.Approval = parseApprovalInfo(d, approval)
+	if w.ApprovalInfo != nil && e.MsgType == "event" && e.Event == "sys_approval_change" {
+		e.Approval = w.ApprovalInfo.info()
 	}
-}
-
-func parseSelectedItems(d *xdoc, n int32) []SelectedItem {
-	var out []SelectedItem
-	for c := d.nodes[n].first; c != noNode; c = d.nodes[c].next {
-		if d.name(c) != "SelectedItem" {
-			continue
-		}
-		var it SelectedItem
-		for f := d.nodes[c].first; f != noNode; f = d.nodes[f].next {
-			switch d.name(f) {
-			case "QuestionKey":
-				it.QuestionKey = d.text(f)
-			case "OptionIds":
-				for o := d.nodes[f].first; o != noNode; o = d.nodes[o].next {
-					if d.name(o) == "OptionId" {
-						it.OptionIDs = append(it.OptionIDs, d.text(o))
-					}
-				}
-			}
-		}
-		out = append(out, it)
-	}
-	return out
-}
-
-func parseScanCodeInfo(d *xdoc, n int32) *ScanCodeInfo {
-	v := new(ScanCodeInfo)
-	for c := d.nodes[n].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "ScanType":
-			v.ScanType = d.text(c)
-		case "ScanResult":
-			v.ScanResult = d.text(c)
-		}
-	}
-	return v
-}
-
-func parseSendPicsInfo(d *xdoc, n int32) *SendPicsInfo {
-	v := new(SendPicsInfo)
-	for c := d.nodes[n].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "Count":
-			v.Count = int(parseInt(d.text(c)))
-		case "PicList":
-			for it := d.nodes[c].first; it != noNode; it = d.nodes[it].next {
-				if d.name(it) != "item" {
-					continue
-				}
-				if m := d.child(it, "PicMd5Sum"); m != noNode {
-					v.PicMD5Sum = append(v.PicMD5Sum, d.text(m))
-				}
-			}
-		}
-	}
-	return v
-}
-
-func parseSendLocationInfo(d *xdoc, n int32) *SendLocationInfo {
-	v := new(SendLocationInfo)
-	for c := d.nodes[n].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "Location_X":
-			v.LocationX = parseFloat(d.text(c))
-		case "Location_Y":
-			v.LocationY = parseFloat(d.text(c))
-		case "Scale":
-			v.Scale = int(parseInt(d.text(c)))
-		case "Label":
-			v.Label = d.text(c)
-		case "Poiname":
-			v.Poiname = d.text(c)
-		}
-	}
-	return v
-}
-
-func parseBatchJob(d *xdoc, n int32) *BatchJob {
-	v := new(BatchJob)
-	for c := d.nodes[n].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "JobId":
-			v.JobID = d.text(c)
-		case "JobType":
-			v.JobType = d.text(c)
-		case "ErrCode":
-			v.ErrCode = int(parseInt(d.text(c)))
-		case "ErrMsg":
-			v.ErrMsg = d.text(c)
-		}
-	}
-	return v
+	return e
 }
 
 // DedupKey identifies one delivery for the inbox's unique index: WeCom
@@ -483,41 +435,407 @@ func isPlainID(s string) bool {
 	return s != ""
 }
 
-// contentDigest hashes the element structure and decoded text of raw, so
-// that formatting (whitespace between elements, CDATA versus escaped text)
-// does not count as a difference. Unparsable raw is hashed as bytes.
+// contentDigest hashes the element structure and decoded text of raw, as
+// encoding/xml tokenises it, so that formatting (whitespace between
+// elements, CDATA versus escaped text, comments, line ends) does not count
+// as a difference. Each element adds "<name>", a leaf its text as
+// "len:text", and each end "/". Unparsable raw is hashed as bytes.
 func contentDigest(h hash.Hash, raw []byte) {
-	d := getDoc()
-	defer putDoc(d)
-	if err := d.parse(string(raw)); err != nil {
-		h.Write([]byte{0xff})
-		h.Write(raw)
-		return
-	}
-	var buf []byte
-	// Iterative pre-order walk: the parser already bounds depth, but there is
-	// no reason to recurse.
-	n := d.root
-	for n != noNode {
-		buf = append(buf, '<')
-		buf = append(buf, d.name(n)...)
-		buf = append(buf, '>')
-		if d.nodes[n].first != noNode {
-			n = d.nodes[n].first
-			continue
+	buf := make([]byte, 0, len(raw))
+	g := newXMLGuard(raw)
+	var text []byte
+	leaf := false
+	for {
+		tok, err := g.Token()
+		if err == io.EOF && g.depth == 0 {
+			break
 		}
-		t := d.text(n)
-		buf = strconv.AppendInt(buf, int64(len(t)), 10)
-		buf = append(buf, ':')
-		buf = append(buf, t...)
-		for n != noNode && d.nodes[n].next == noNode {
-			buf = append(buf, '/')
-			n = d.nodes[n].parent
+		if err != nil {
+			h.Write([]byte{0xff})
+			h.Write(raw)
+			return
 		}
-		if n != noNode {
+		switch t := tok.(type) {
+		case xml.StartElement:
+			buf = append(buf, '<')
+			if t.Name.Space != "" {
+				buf = append(buf, t.Name.Space...)
+				buf = append(buf, ':')
+			}
+			buf = append(buf, t.Name.Local...)
+			buf = append(buf, '>')
+			text, leaf = text[:0], true
+		case xml.CharData:
+			if leaf {
+				text = append(text, t...)
+			}
+		case xml.EndElement:
+			if leaf {
+				buf = strconv.AppendInt(buf, int64(len(text)), 10)
+				buf = append(buf, ':')
+				buf = append(buf, text...)
+			}
 			buf = append(buf, '/')
-			n = d.nodes[n].next
+			leaf = false
 		}
 	}
 	h.Write(buf)
 }
+
+// XMLError reports malformed XML in a callback or reply message. It matches
+// ErrXML under errors.Is, so callers can treat it like the envelope error of
+// the crypto layer.
+type XMLError struct {
+	Offset int    // byte offset in the input where the problem was found
+	Reason string // what is wrong, in lowercase
+}
+
+// Error gives the offset first, so a logged error points into Event.Raw.
+func (e *XMLError) Error() string {
+	return fmt.Sprintf("xml: offset %d: %s", e.Offset, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrXML) true, so that one sentinel covers every
+// malformed-XML failure of the package.
+func (e *XMLError) Is(target error) bool { return target == ErrXML }
+
+// Limits on what a callback or reply may look like. WeCom's messages are a
+// few KB and a handful of levels deep; these only bound hostile input (the
+// decoder keeps a stack entry per open element).
+const (
+	maxXMLSize  = 4 << 20
+	maxXMLDepth = 64
+)
+
+// xmlGuard feeds encoding/xml the raw tokens of a document and refuses, as
+// they appear, what a WeCom message never holds: a DTD or other
+// declaration (so no entity beyond the five XML builtins can be defined;
+// the decoder is strict and knows no others), control characters in
+// comments and processing instructions (the decoder checks them only in
+// text and CDATA), and nesting deeper than maxXMLDepth.
+type xmlGuard struct {
+	d     *xml.Decoder
+	depth int
+}
+
+func newXMLGuard(data []byte) *xmlGuard {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = true
+	return &xmlGuard{d: d}
+}
+
+func (g *xmlGuard) Token() (xml.Token, error) {
+	tok, err := g.d.RawToken()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		if g.depth++; g.depth > maxXMLDepth {
+			return nil, g.fail("elements nested deeper than %d", maxXMLDepth)
+		}
+	case xml.EndElement:
+		g.depth--
+	case xml.Directive:
+		return nil, g.fail("markup declarations are refused (no DTDs)")
+	case xml.Comment:
+		if !xmlChars(t) {
+			return nil, g.fail("illegal character in a comment")
+		}
+	case xml.ProcInst:
+		if !xmlChars(t.Inst) {
+			return nil, g.fail("illegal character in a processing instruction")
+		}
+	}
+	return tok, nil
+}
+
+func (g *xmlGuard) fail(format string, args ...any) error {
+	return &XMLError{Offset: int(g.d.InputOffset()), Reason: fmt.Sprintf(format, args...)}
+}
+
+// xmlError turns what encoding/xml returned into an XMLError at the
+// offset the raw decoder had reached.
+func (g *xmlGuard) xmlError(err error) error {
+	var xe *XMLError
+	if errors.As(err, &xe) {
+		return xe
+	}
+	reason := err.Error()
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		reason = se.Msg
+	} else if err == io.EOF || err == io.ErrUnexpectedEOF {
+		reason = "unexpected end of input"
+	}
+	return &XMLError{Offset: int(g.d.InputOffset()), Reason: reason}
+}
+
+// xmlChars reports whether b is UTF-8 made of XML 1.0 characters.
+func xmlChars(b []byte) bool {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 || !isXMLChar(r) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// isXMLChar is the XML 1.0 Char production.
+func isXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+var utf8BOM = []byte("\uFEFF")
+
+// decodeXML unmarshals the one root element of data into v, refusing
+// everything xmlGuard refuses, text or elements outside the root, and
+// documents over maxXMLSize. Errors are *XMLError.
+func decodeXML(data []byte, v any) error {
+	if len(data) > maxXMLSize {
+		return &XMLError{Reason: fmt.Sprintf("document of %d bytes exceeds %d", len(data), maxXMLSize)}
+	}
+	g := newXMLGuard(bytes.TrimPrefix(data, utf8BOM))
+	// The outer decoder checks nesting and names on the guarded tokens.
+	d := xml.NewTokenDecoder(g)
+	root := false
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			if !root {
+				return &XMLError{Offset: len(data), Reason: "no root element"}
+			}
+			return nil
+		}
+		if err != nil {
+			return g.xmlError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if root {
+				return g.fail("content after the root element")
+			}
+			root = true
+			if err := d.DecodeElement(v, &t); err != nil {
+				return g.xmlError(err)
+			}
+		case xml.CharData:
+			if len(bytes.TrimLeft(t, " \t\r\n")) > 0 {
+				return g.fail("text outside the root element")
+			}
+		}
+	}
+}
+
+// Wire scalar types. WeCom documents these elements as numbers, but a value
+// that does not parse reads as zero rather than refusing the whole callback
+// (Raw keeps the text): encoding/xml alone would fail the document.
+
+// cdata is a string written as a CDATA section, as WeCom writes text.
+type cdata string
+
+// MarshalXML writes <name><![CDATA[s]]></name>; encoding/xml splits a
+// "]]>" inside s across two sections. An empty value still gets its empty
+// section, as in WeCom's samples (<EventKey><![CDATA[]]></EventKey>). Text
+// holding a carriage return or a character XML cannot carry is written
+// escaped instead: CDATA cannot protect "\r" from line-end normalisation.
+func (s cdata) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	switch {
+	case s == "":
+		return e.EncodeElement(struct {
+			S string `xml:",innerxml"`
+		}{"<![CDATA[]]>"}, start)
+	case strings.IndexByte(string(s), '\r') >= 0 || !xmlChars(unsafeBytes(string(s))):
+		return e.EncodeElement(string(s), start)
+	}
+	return e.EncodeElement(struct {
+		S string `xml:",cdata"`
+	}{string(s)}, start)
+}
+
+func (s *cdata) get() string {
+	if s == nil {
+		return ""
+	}
+	return string(*s)
+}
+
+// xint is a lenient integer: surrounding space is ignored, anything else
+// that is not a decimal int64 reads as 0.
+type xint int64
+
+func (v *xint) UnmarshalText(b []byte) error {
+	*v = xint(parseInt(unsafeString(b)))
+	return nil
+}
+
+func (v *xint) get() int64 {
+	if v == nil {
+		return 0
+	}
+	return int64(*v)
+}
+
+// xfloat is a lenient float; NaN and infinities are not coordinates and
+// read as 0. It is written in plain decimal, as WeCom writes coordinates.
+type xfloat float64
+
+func (v *xfloat) UnmarshalText(b []byte) error {
+	*v = xfloat(parseFloat(unsafeString(b)))
+	return nil
+}
+
+func (v xfloat) MarshalText() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(v), 'f', -1, 64), nil
+}
+
+func (v *xfloat) get() float64 {
+	if v == nil {
+		return 0
+	}
+	return float64(*v)
+}
+
+// xbool reads "true" and "1" (any case of true) as true, anything else as false.
+type xbool bool
+
+func (v *xbool) UnmarshalText(b []byte) error {
+	*v = xbool(parseBool(unsafeString(b)))
+	return nil
+}
+
+func parseInt(s string) int64 {
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+func parseFloat(s string) float64 {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || v != v || v > 1e308 || v < -1e308 {
+		return 0
+	}
+	return v
+}
+
+func parseBool(s string) bool {
+	switch strings.TrimSpace(s) {
+	case "true", "1", "TRUE", "True":
+		return true
+	}
+	return false
+}
+
+// convertWire copies src into dst (both pointers, or src a value) field by
+// field, matching exported field names, between an API type and its wire
+// type: for the sub-structs whose wire form differs only in scalar types
+// and tags. Scalars convert by kind; a nil pointer or an empty slice leaves
+// dst zero; a zero scalar copied into a pointer field leaves it nil, so the
+// element is not written. Fields without a namesake are left alone, and
+// TestWireTypesMatchAPI checks that only the intended ones are.
+func convertWire(dst, src any) {
+	convertValue(reflect.ValueOf(dst).Elem(), reflect.ValueOf(src))
+}
+
+func convertValue(dst, src reflect.Value) {
+	switch {
+	case src.Kind() == reflect.Pointer:
+		if src.IsNil() {
+			return
+		}
+		if dst.Kind() != reflect.Pointer {
+			convertValue(dst, src.Elem())
+			return
+		}
+		if dst.IsNil() {
+			dst.Set(reflect.New(dst.Type().Elem()))
+		}
+		convertValue(dst.Elem(), src.Elem())
+	case dst.Kind() == reflect.Pointer:
+		if src.IsZero() {
+			return
+		}
+		dst.Set(reflect.New(dst.Type().Elem()))
+		convertValue(dst.Elem(), src)
+	case src.Kind() == reflect.Slice:
+		if src.Len() == 0 {
+			return
+		}
+		s := reflect.MakeSlice(dst.Type(), src.Len(), src.Len())
+		for i := range src.Len() {
+			convertValue(s.Index(i), src.Index(i))
+		}
+		dst.Set(s)
+	case src.Kind() == reflect.Struct:
+		for _, p := range fieldPairs(dst.Type(), src.Type()) {
+			convertValue(dst.Field(p[0]), src.Field(p[1]))
+		}
+	default:
+		dst.Set(src.Convert(dst.Type()))
+	}
+}
+
+var fieldPairCache sync.Map // [2]reflect.Type → [][2]int
+
+// fieldPairs lists the (dst, src) field indexes with the same exported name.
+func fieldPairs(dst, src reflect.Type) [][2]int {
+	key := [2]reflect.Type{dst, src}
+	if v, ok := fieldPairCache.Load(key); ok {
+		return v.([][2]int)
+	}
+	var pairs [][2]int
+	for i := range dst.NumField() {
+		f := dst.Field(i)
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		if g, ok := src.FieldByName(f.Name); ok && len(g.Index) == 1 {
+			pairs = append(pairs, [2]int{i, g.Index[0]})
+		}
+	}
+	fieldPairCache.Store(key, pairs)
+	return pairs
+}
+
+// splitStrings splits WeCom's comma lists ("a,b"; DirectLeader has been seen
+// with '|'), dropping empty items.
+func splitStrings(s string) []string {
+	var out []string
+	for item := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == ',' || r == '|' }) {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// splitInts splits "1,2,3"; items that are not integers are dropped.
+func splitInts(s string) []int {
+	var out []int
+	for item := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == ',' || r == '|' }) {
+		if v, err := strconv.ParseInt(strings.TrimSpace(item), 10, 64); err == nil {
+			out = append(out, int(v))
+		}
+	}
+	return out
+}
+
+func joinInts(v []int) string {
+	b := make([]byte, 0, 4*len(v))
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return string(b)
+}
+
+func ptr[T any](v T) *T { return &v }

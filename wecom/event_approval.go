@@ -1,9 +1,6 @@
 package wecom
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // ApprovalInfo is the payload of sys_approval_change (the native 审批 app).
 // It is parsed leniently: the element set has grown over the years, and
@@ -65,154 +62,66 @@ type ApprovalComment struct {
 	Attach         []string // media ids
 }
 
-func parseApprovalInfo(d *xdoc, n int32) *ApprovalInfo {
+// approvalXML is ApprovalInfo on the wire. Fields named as in
+// ApprovalInfo are copied by convertWire; Notifyer, repeated once per
+// member, is converted by hand.
+type approvalXML struct {
+	SpNoStr    cdata  `xml:",omitempty"`
+	SpNo       string // bare in WeCom's samples
+	SpName     cdata
+	SpStatus   xint
+	TemplateID cdata `xml:"TemplateId"`
+	ApplyTime  xint
+	Applyer    struct {
+		UserID cdata `xml:"UserId"`
+		Party  cdata
+	}
+	SpRecord []struct {
+		SpStatus     xint
+		ApproverAttr xint
+		Details      []struct {
+			Approver cdata `xml:"Approver>UserId"`
+			Speech   cdata
+			SpStatus xint
+			SpTime   xint
+			MediaID  []cdata `xml:"MediaId"`
+		}
+	}
+	Notifyers []approvalNotifyerXML `xml:"Notifyer"`
+	Comments  []struct {
+		UserID         cdata `xml:"CommentUserInfo>UserId"`
+		CommentTime    xint
+		CommentContent cdata
+		CommentID      cdata   `xml:"CommentId"`
+		Attach         []cdata `xml:"Attach"`
+	}
+	StatuChangeEvent xint
+}
+
+// approvalNotifyerXML is one Notifyer element; WeCom writes one per member,
+// and every UserId inside is read.
+type approvalNotifyerXML struct {
+	UserID []cdata `xml:"UserId"`
+}
+
+func (w *approvalXML) info() *ApprovalInfo {
 	a := new(ApprovalInfo)
-	for c := d.nodes[n].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "SpNo":
-			a.SpNo = strings.TrimSpace(d.text(c))
-		case "SpNoStr":
-			a.SpNoStr = d.text(c)
-		case "SpName":
-			a.SpName = d.text(c)
-		case "SpStatus":
-			a.SpStatus = int(parseInt(d.text(c)))
-		case "TemplateId":
-			a.TemplateID = d.text(c)
-		case "ApplyTime":
-			a.ApplyTime = parseInt(d.text(c))
-		case "Applyer":
-			for f := d.nodes[c].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "UserId":
-					a.Applyer.UserID = d.text(f)
-				case "Party":
-					a.Applyer.Party = d.text(f)
-				}
-			}
-		case "SpRecord":
-			a.SpRecord = append(a.SpRecord, parseApprovalRecord(d, c))
-		case "Notifyer":
-			for f := d.nodes[c].first; f != noNode; f = d.nodes[f].next {
-				if d.name(f) == "UserId" {
-					a.Notifyer = append(a.Notifyer, d.text(f))
-				}
-			}
-		case "Comments":
-			a.Comments = append(a.Comments, parseApprovalComment(d, c))
-		case "StatuChangeEvent":
-			a.StatuChangeEvent = int(parseInt(d.text(c)))
+	convertWire(a, w)
+	a.SpNo = strings.TrimSpace(a.SpNo)
+	for _, n := range w.Notifyers {
+		for _, u := range n.UserID {
+			a.Notifyer = append(a.Notifyer, string(u))
 		}
 	}
 	return a
 }
 
-func parseApprovalRecord(d *xdoc, n int32) ApprovalRecord {
-	var r ApprovalRecord
-	for c := d.nodes[n].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "SpStatus":
-			r.SpStatus = int(parseInt(d.text(c)))
-		case "ApproverAttr":
-			r.ApproverAttr = int(parseInt(d.text(c)))
-		case "Details":
-			var dt ApprovalDetail
-			for f := d.nodes[c].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Approver":
-					if u := d.child(f, "UserId"); u != noNode {
-						dt.Approver = d.text(u)
-					}
-				case "Speech":
-					dt.Speech = d.text(f)
-				case "SpStatus":
-					dt.SpStatus = int(parseInt(d.text(f)))
-				case "SpTime":
-					dt.SpTime = parseInt(d.text(f))
-				case "MediaId":
-					dt.MediaID = append(dt.MediaID, d.text(f))
-				}
-			}
-			r.Details = append(r.Details, dt)
-		}
-	}
-	return r
-}
-
-func parseApprovalComment(d *xdoc, n int32) ApprovalComment {
-	var cm ApprovalComment
-	for c := d.nodes[n].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "CommentUserInfo":
-			if u := d.child(c, "UserId"); u != noNode {
-				cm.UserID = d.text(u)
-			}
-		case "CommentTime":
-			cm.CommentTime = parseInt(d.text(c))
-		case "CommentContent":
-			cm.CommentContent = d.text(c)
-		case "CommentId":
-			cm.CommentID = d.text(c)
-		case "Attach":
-			cm.Attach = append(cm.Attach, d.text(c))
-		}
-	}
-	return cm
-}
-
-func writeApproval(w *xmlWriter, a *ApprovalInfo) {
-	w.open("ApprovalInfo")
-	w.cdataNonEmpty("SpNoStr", a.SpNoStr)
-	w.bare("SpNo", a.SpNo)
-	w.cdata("SpName", a.SpName)
-	w.int("SpStatus", int64(a.SpStatus))
-	w.cdata("TemplateId", a.TemplateID)
-	w.int("ApplyTime", a.ApplyTime)
-	w.open("Applyer")
-	w.cdata("UserId", a.Applyer.UserID)
-	w.cdata("Party", a.Applyer.Party)
-	w.close("Applyer")
-	for _, r := range a.SpRecord {
-		w.open("SpRecord")
-		w.int("SpStatus", int64(r.SpStatus))
-		w.int("ApproverAttr", int64(r.ApproverAttr))
-		for _, dt := range r.Details {
-			w.open("Details")
-			w.open("Approver")
-			w.cdata("UserId", dt.Approver)
-			w.close("Approver")
-			w.cdata("Speech", dt.Speech)
-			w.int("SpStatus", int64(dt.SpStatus))
-			w.int("SpTime", dt.SpTime)
-			for _, m := range dt.MediaID {
-				w.cdata("MediaId", m)
-			}
-			w.close("Details")
-		}
-		w.close("SpRecord")
-	}
+func approvalWire(a *ApprovalInfo) *approvalXML {
+	w := new(approvalXML)
+	convertWire(w, a)
+	w.SpNo = a.SpNo // bare and always written, even when empty
 	for _, u := range a.Notifyer {
-		w.open("Notifyer")
-		w.cdata("UserId", u)
-		w.close("Notifyer")
+		w.Notifyers = append(w.Notifyers, approvalNotifyerXML{UserID: []cdata{cdata(u)}})
 	}
-	for _, cm := range a.Comments {
-		w.open("Comments")
-		w.open("CommentUserInfo")
-		w.cdata("UserId", cm.UserID)
-		w.close("CommentUserInfo")
-		w.int("CommentTime", cm.CommentTime)
-		w.cdata("CommentContent", cm.CommentContent)
-		w.cdata("CommentId", cm.CommentID)
-		for _, m := range cm.Attach {
-			w.cdata("Attach", m)
-		}
-		w.close("Comments")
-	}
-	w.int("StatuChangeEvent", int64(a.StatuChangeEvent))
-	w.close("ApprovalInfo")
+	return w
 }
-
-func itoa(v int) string { return strconv.Itoa(v) }
-
-func joinStrings(v []string) string { return strings.Join(v, ",") }

@@ -1,5 +1,10 @@
 package wecom
 
+import (
+	"bytes"
+	"encoding/xml"
+)
+
 // XML renders the event as WeCom sends it (the plaintext inside the
 // encrypted envelope): strings in CDATA, CreateTime, AgentID and other
 // numbers bare, elements in the documented order. Every non-zero field is
@@ -14,106 +19,71 @@ func (e *Event) XML() []byte {
 
 // AppendXML is XML appending to dst.
 func (e *Event) AppendXML(dst []byte) []byte {
-	w := xmlWriter{b: dst}
-	w.open("xml")
-	w.cdata("ToUserName", e.ToUserName)
-	w.cdata("FromUserName", e.FromUserName)
-	w.int("CreateTime", e.CreateTime)
-	w.cdata("MsgType", e.MsgType)
+	return appendXML(dst, e.wire())
+}
 
-	w.cdataNonEmpty("Content", e.Content)
-	w.cdataNonEmpty("Title", e.Title)
-	w.cdataNonEmpty("Description", e.Description)
-	w.cdataNonEmpty("Url", e.URL)
-	w.cdataNonEmpty("PicUrl", e.PicURL)
-	w.cdataNonEmpty("MediaId", e.MediaID)
-	w.cdataNonEmpty("Format", e.Format)
-	w.cdataNonEmpty("ThumbMediaId", e.ThumbMediaID)
+// wire is the inverse of eventXML.event, adding the elements the documented
+// samples carry even when empty or zero.
+func (e *Event) wire() *eventXML {
+	w := &eventXML{
+		ToUserName: cdata(e.ToUserName), FromUserName: cdata(e.FromUserName), CreateTime: xint(e.CreateTime),
+		MsgType: cdata(e.MsgType), Event: cdata(e.Event), ChangeType: cdata(e.ChangeType),
+		AgentID: xint(e.AgentID), MsgID: e.MsgID,
+		Content: cdata(e.Content), Title: cdata(e.Title), Description: cdata(e.Description),
+		URL: cdata(e.URL), PicURL: cdata(e.PicURL), MediaID: cdata(e.MediaID), Format: cdata(e.Format),
+		ThumbMediaID: cdata(e.ThumbMediaID), Label: cdata(e.Label),
+		TaskID: cdata(e.TaskID), CardType: cdata(e.CardType), ResponseCode: cdata(e.ResponseCode),
+	}
 	if e.LocationX != 0 || e.LocationY != 0 || e.MsgType == KindLocation {
-		w.float("Location_X", e.LocationX)
-		w.float("Location_Y", e.LocationY)
+		w.LocationX, w.LocationY = ptr(xfloat(e.LocationX)), ptr(xfloat(e.LocationY))
 	}
 	if e.Scale != 0 || e.MsgType == KindLocation {
-		w.int("Scale", int64(e.Scale))
+		w.Scale = ptr(xint(e.Scale))
 	}
-	w.cdataNonEmpty("Label", e.Label)
-
-	w.cdataNonEmpty("Event", e.Event)
-	w.cdataNonEmpty("ChangeType", e.ChangeType)
 	if e.EventKey != "" || e.MsgType == "event" && eventCarriesKey(e.Event) {
-		w.cdata("EventKey", e.EventKey)
+		w.EventKey = ptr(cdata(e.EventKey))
 	}
 	if e.Latitude != 0 || e.Longitude != 0 || e.Precision != 0 || e.Event == "LOCATION" {
-		w.float("Latitude", e.Latitude)
-		w.float("Longitude", e.Longitude)
-		w.float("Precision", e.Precision)
+		w.Latitude, w.Longitude, w.Precision = ptr(xfloat(e.Latitude)), ptr(xfloat(e.Longitude)), ptr(xfloat(e.Precision))
 	}
-	w.cdataNonEmpty("TaskId", e.TaskID)
-	w.cdataNonEmpty("CardType", e.CardType)
-	w.cdataNonEmpty("ResponseCode", e.ResponseCode)
-	if v := e.ScanCodeInfo; v != nil {
-		w.open("ScanCodeInfo")
-		w.cdata("ScanType", v.ScanType)
-		w.cdata("ScanResult", v.ScanResult)
-		w.close("ScanCodeInfo")
+	if len(e.SelectedItems) > 0 {
+		w.SelectedItems = new(selectedItemsXML)
+		convertWire(&w.SelectedItems.Items, e.SelectedItems)
 	}
-	if v := e.SendPicsInfo; v != nil {
-		w.open("SendPicsInfo")
-		w.int("Count", int64(v.Count))
-		if len(v.PicMD5Sum) > 0 {
-			w.open("PicList")
-			for _, m := range v.PicMD5Sum {
-				w.open("item")
-				w.cdata("PicMd5Sum", m)
-				w.close("item")
+	convertWire(&w.ScanCodeInfo, e.ScanCodeInfo)
+	convertWire(&w.SendLocationInfo, e.SendLocationInfo)
+	convertWire(&w.BatchJob, e.BatchJob)
+	if p := e.SendPicsInfo; p != nil {
+		w.SendPicsInfo = &sendPicsInfoXML{Count: xint(p.Count)}
+		if len(p.PicMD5Sum) > 0 {
+			w.SendPicsInfo.PicList = new(sendPicListXML)
+			for _, m := range p.PicMD5Sum {
+				w.SendPicsInfo.PicList.Items = append(w.SendPicsInfo.PicList.Items, sendPicXML{PicMD5Sum: cdata(m)})
 			}
-			w.close("PicList")
 		}
-		w.close("SendPicsInfo")
-	}
-	if v := e.SendLocationInfo; v != nil {
-		w.open("SendLocationInfo")
-		w.float("Location_X", v.LocationX)
-		w.float("Location_Y", v.LocationY)
-		w.int("Scale", int64(v.Scale))
-		w.cdata("Label", v.Label)
-		w.cdata("Poiname", v.Poiname)
-		w.close("SendLocationInfo")
 	}
 	if e.Contact != nil && e.Event == "change_contact" {
-		writeContact(&w, e.Contact)
-	}
-	if e.MsgID != "" {
-		w.bare("MsgId", e.MsgID)
-	}
-	w.intNonZero("AgentID", e.AgentID)
-	if len(e.SelectedItems) > 0 {
-		w.open("SelectedItems")
-		for _, it := range e.SelectedItems {
-			w.open("SelectedItem")
-			w.cdata("QuestionKey", it.QuestionKey)
-			w.open("OptionIds")
-			for _, o := range it.OptionIDs {
-				w.cdata("OptionId", o)
-			}
-			w.close("OptionIds")
-			w.close("SelectedItem")
-		}
-		w.close("SelectedItems")
-	}
-	if v := e.BatchJob; v != nil {
-		w.open("BatchJob")
-		w.cdata("JobId", v.JobID)
-		w.cdata("JobType", v.JobType)
-		w.int("ErrCode", int64(v.ErrCode))
-		w.cdata("ErrMsg", v.ErrMsg)
-		w.close("BatchJob")
+		w.contactXML = contactWire(e.Contact)
 	}
 	if e.Approval != nil {
-		writeApproval(&w, e.Approval)
+		w.ApprovalInfo = approvalWire(e.Approval)
 	}
-	w.close("xml")
-	return w.b
+	return w
+}
+
+// appendXML marshals v as the root element <xml> onto dst.
+func appendXML(dst []byte, v any) []byte {
+	b := bytes.NewBuffer(dst)
+	enc := xml.NewEncoder(b)
+	if err := enc.EncodeElement(v, xml.StartElement{Name: xml.Name{Local: "xml"}}); err != nil {
+		// The wire types hold only strings, numbers and nested wire types,
+		// which encoding/xml always marshals.
+		panic("wecom: marshal XML: " + err.Error())
+	}
+	if err := enc.Close(); err != nil {
+		panic("wecom: marshal XML: " + err.Error())
+	}
+	return b.Bytes()
 }
 
 // eventCarriesKey lists the events whose documented samples include an

@@ -1,5 +1,10 @@
 package wecom
 
+import (
+	"strconv"
+	"strings"
+)
+
 // ContactChange is the payload of a change_contact event (Event.ChangeType
 // says which: create_user, update_user, delete_user, create_party,
 // update_party, delete_party, update_tag).
@@ -117,107 +122,129 @@ func (f ContactField) String() string {
 // Has reports whether the callback carried every element in f.
 func (c *ContactChange) Has(f ContactField) bool { return c != nil && c.Present&f == f }
 
-func parseContactChange(d *xdoc, root int32) *ContactChange {
+// contactXML is the change_contact elements, embedded at the root of
+// eventXML. Every field is a pointer: when reading, non-nil records that the
+// element was present (ContactChange.Present); when writing, non-nil writes
+// it. Lists are WeCom's comma-separated text. The field order is the
+// documented one, which the member and department shapes both follow.
+type contactXML struct {
+	UserID         *cdata
+	NewUserID      *cdata
+	ID             *xint `xml:"Id"`
+	Name           *cdata
+	ParentID       *cdata `xml:"ParentId"`
+	Order          *xint
+	Department     *cdata
+	MainDepartment *xint
+	IsLeaderInDept *cdata
+	DirectLeader   *cdata
+	Position       *cdata
+	Mobile         *cdata
+	Gender         *string // bare in WeCom's samples
+	Email          *cdata
+	BizMail        *cdata
+	Status         *xint
+	Avatar         *cdata
+	Alias          *cdata
+	Telephone      *cdata
+	Address        *cdata
+	ExtAttr        *extAttrXML
+	TagID          *xint `xml:"TagId"`
+	AddUserItems   *cdata
+	DelUserItems   *cdata
+	AddPartyItems  *cdata
+	DelPartyItems  *cdata
+}
+
+type extAttrXML struct {
+	Items []extAttrItemXML `xml:"Item"`
+}
+
+type extAttrItemXML struct {
+	Name  cdata
+	Type  xint
+	Web   *extAttrWebXML
+	Text  *extAttrTextXML
+	Value cdata `xml:",omitempty"` // older flat form; read, never written
+}
+
+type extAttrWebXML struct {
+	Title cdata
+	URL   cdata `xml:"Url"`
+}
+
+type extAttrTextXML struct {
+	Value cdata
+}
+
+// change reads the elements into a ContactChange, recording which were present.
+func (w *contactXML) change() *ContactChange {
 	c := new(ContactChange)
-	for n := d.nodes[root].first; n != noNode; n = d.nodes[n].next {
-		var f ContactField
-		switch d.name(n) {
-		case "UserID":
-			f, c.UserID = FieldUserID, d.text(n)
-		case "NewUserID":
-			f, c.NewUserID = FieldNewUserID, d.text(n)
-		case "Name":
-			f, c.Name = FieldName, d.text(n)
-		case "Department":
-			f, c.Department = FieldDepartment, splitInts(d.text(n))
-		case "MainDepartment":
-			f, c.MainDepartment = FieldMainDepartment, int(parseInt(d.text(n)))
-		case "IsLeaderInDept":
-			f, c.IsLeaderInDept = FieldIsLeaderInDept, splitInts(d.text(n))
-		case "DirectLeader":
-			f, c.DirectLeader = FieldDirectLeader, splitStrings(d.text(n))
-		case "Position":
-			f, c.Position = FieldPosition, d.text(n)
-		case "Mobile":
-			f, c.Mobile = FieldMobile, d.text(n)
-		case "Gender":
-			f, c.Gender = FieldGender, d.text(n)
-		case "Email":
-			f, c.Email = FieldEmail, d.text(n)
-		case "BizMail":
-			f, c.BizMail = FieldBizMail, d.text(n)
-		case "Status":
-			f, c.Status = FieldStatus, int(parseInt(d.text(n)))
-		case "Avatar":
-			f, c.Avatar = FieldAvatar, d.text(n)
-		case "Alias":
-			f, c.Alias = FieldAlias, d.text(n)
-		case "Telephone":
-			f, c.Telephone = FieldTelephone, d.text(n)
-		case "Address":
-			f, c.Address = FieldAddress, d.text(n)
-		case "ExtAttr":
-			f, c.ExtAttr = FieldExtAttr, parseExtAttr(d, n)
-		case "Id":
-			f, c.ID = FieldID, int(parseInt(d.text(n)))
-		case "ParentId":
-			f, c.ParentID = FieldParentID, int(parseInt(d.text(n)))
-		case "Order":
-			f, c.Order = FieldOrder, parseInt(d.text(n))
-		case "TagId":
-			f, c.TagID = FieldTagID, int(parseInt(d.text(n)))
-		case "AddUserItems":
-			f, c.AddUserItems = FieldAddUserItems, splitStrings(d.text(n))
-		case "DelUserItems":
-			f, c.DelUserItems = FieldDelUserItems, splitStrings(d.text(n))
-		case "AddPartyItems":
-			f, c.AddPartyItems = FieldAddPartyItems, splitInts(d.text(n))
-		case "DelPartyItems":
-			f, c.DelPartyItems = FieldDelPartyItems, splitInts(d.text(n))
+	str := func(f ContactField, v *cdata, dst *string) {
+		if v != nil {
+			c.Present |= f
+			*dst = string(*v)
 		}
-		c.Present |= f
 	}
+	num := func(f ContactField, v *xint) int64 {
+		if v != nil {
+			c.Present |= f
+		}
+		return v.get()
+	}
+	list := func(f ContactField, v *cdata) string {
+		if v != nil {
+			c.Present |= f
+		}
+		return v.get()
+	}
+	str(FieldUserID, w.UserID, &c.UserID)
+	str(FieldNewUserID, w.NewUserID, &c.NewUserID)
+	c.ID = int(num(FieldID, w.ID))
+	str(FieldName, w.Name, &c.Name)
+	c.ParentID = int(parseInt(list(FieldParentID, w.ParentID)))
+	c.Order = num(FieldOrder, w.Order)
+	c.Department = splitInts(list(FieldDepartment, w.Department))
+	c.MainDepartment = int(num(FieldMainDepartment, w.MainDepartment))
+	c.IsLeaderInDept = splitInts(list(FieldIsLeaderInDept, w.IsLeaderInDept))
+	c.DirectLeader = splitStrings(list(FieldDirectLeader, w.DirectLeader))
+	str(FieldPosition, w.Position, &c.Position)
+	str(FieldMobile, w.Mobile, &c.Mobile)
+	if w.Gender != nil {
+		c.Present |= FieldGender
+		c.Gender = *w.Gender
+	}
+	str(FieldEmail, w.Email, &c.Email)
+	str(FieldBizMail, w.BizMail, &c.BizMail)
+	c.Status = int(num(FieldStatus, w.Status))
+	str(FieldAvatar, w.Avatar, &c.Avatar)
+	str(FieldAlias, w.Alias, &c.Alias)
+	str(FieldTelephone, w.Telephone, &c.Telephone)
+	str(FieldAddress, w.Address, &c.Address)
+	if w.ExtAttr != nil {
+		c.Present |= FieldExtAttr
+		for _, it := range w.ExtAttr.Items {
+			a := ExtAttr{Name: string(it.Name), Type: int(it.Type), Value: string(it.Value)}
+			if it.Text != nil {
+				a.Value = string(it.Text.Value)
+			}
+			if it.Web != nil {
+				a.WebTitle, a.WebURL = string(it.Web.Title), string(it.Web.URL)
+			}
+			c.ExtAttr = append(c.ExtAttr, a)
+		}
+	}
+	c.TagID = int(num(FieldTagID, w.TagID))
+	c.AddUserItems = splitStrings(list(FieldAddUserItems, w.AddUserItems))
+	c.DelUserItems = splitStrings(list(FieldDelUserItems, w.DelUserItems))
+	c.AddPartyItems = splitInts(list(FieldAddPartyItems, w.AddPartyItems))
+	c.DelPartyItems = splitInts(list(FieldDelPartyItems, w.DelPartyItems))
 	return c
 }
 
-func parseExtAttr(d *xdoc, n int32) []ExtAttr {
-	var out []ExtAttr
-	for it := d.nodes[n].first; it != noNode; it = d.nodes[it].next {
-		if d.name(it) != "Item" {
-			continue
-		}
-		var a ExtAttr
-		for f := d.nodes[it].first; f != noNode; f = d.nodes[f].next {
-			switch d.name(f) {
-			case "Name":
-				a.Name = d.text(f)
-			case "Type":
-				a.Type = int(parseInt(d.text(f)))
-			case "Value": // older flat form
-				a.Value = d.text(f)
-			case "Text":
-				if v := d.child(f, "Value"); v != noNode {
-					a.Value = d.text(v)
-				}
-			case "Web":
-				for w := d.nodes[f].first; w != noNode; w = d.nodes[w].next {
-					switch d.name(w) {
-					case "Title":
-						a.WebTitle = d.text(w)
-					case "Url":
-						a.WebURL = d.text(w)
-					}
-				}
-			}
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-// writeContact writes the change_contact elements in the documented order
-// (member and department shapes both follow it).
-func writeContact(w *xmlWriter, c *ContactChange) {
+// contactWire is the inverse of change: the elements in Present, or every
+// non-zero field when Present is zero (a hand-built value).
+func contactWire(c *ContactChange) contactXML {
 	all := c.Present == 0
 	has := func(f ContactField, nonZero bool) bool {
 		if all {
@@ -225,100 +252,72 @@ func writeContact(w *xmlWriter, c *ContactChange) {
 		}
 		return c.Present&f != 0
 	}
-	if has(FieldUserID, c.UserID != "") {
-		w.cdata("UserID", c.UserID)
+	var w contactXML
+	str := func(f ContactField, v string, dst **cdata) {
+		if has(f, v != "") {
+			*dst = ptr(cdata(v))
+		}
 	}
-	if has(FieldNewUserID, c.NewUserID != "") {
-		w.cdata("NewUserID", c.NewUserID)
+	num := func(f ContactField, v int64, dst **xint) {
+		if has(f, v != 0) {
+			*dst = ptr(xint(v))
+		}
 	}
-	if has(FieldID, c.ID != 0) {
-		w.int("Id", int64(c.ID))
-	}
-	if has(FieldName, c.Name != "") {
-		w.cdata("Name", c.Name)
-	}
+	str(FieldUserID, c.UserID, &w.UserID)
+	str(FieldNewUserID, c.NewUserID, &w.NewUserID)
+	num(FieldID, int64(c.ID), &w.ID)
+	str(FieldName, c.Name, &w.Name)
 	if has(FieldParentID, c.ParentID != 0) {
-		w.cdata("ParentId", itoa(c.ParentID))
+		w.ParentID = ptr(cdata(strconv.Itoa(c.ParentID)))
 	}
-	if has(FieldOrder, c.Order != 0) {
-		w.int("Order", c.Order)
-	}
+	num(FieldOrder, c.Order, &w.Order)
 	if has(FieldDepartment, len(c.Department) > 0) {
-		w.cdata("Department", joinInts(c.Department))
+		w.Department = ptr(cdata(joinInts(c.Department)))
 	}
-	if has(FieldMainDepartment, c.MainDepartment != 0) {
-		w.int("MainDepartment", int64(c.MainDepartment))
-	}
+	num(FieldMainDepartment, int64(c.MainDepartment), &w.MainDepartment)
 	if has(FieldIsLeaderInDept, len(c.IsLeaderInDept) > 0) {
-		w.cdata("IsLeaderInDept", joinInts(c.IsLeaderInDept))
+		w.IsLeaderInDept = ptr(cdata(joinInts(c.IsLeaderInDept)))
 	}
 	if has(FieldDirectLeader, len(c.DirectLeader) > 0) {
-		w.cdata("DirectLeader", joinStrings(c.DirectLeader))
+		w.DirectLeader = ptr(cdata(strings.Join(c.DirectLeader, ",")))
 	}
-	if has(FieldPosition, c.Position != "") {
-		w.cdata("Position", c.Position)
-	}
-	if has(FieldMobile, c.Mobile != "") {
-		w.cdata("Mobile", c.Mobile)
-	}
+	str(FieldPosition, c.Position, &w.Position)
+	str(FieldMobile, c.Mobile, &w.Mobile)
 	if has(FieldGender, c.Gender != "") {
-		w.bare("Gender", c.Gender)
+		w.Gender = ptr(c.Gender)
 	}
-	if has(FieldEmail, c.Email != "") {
-		w.cdata("Email", c.Email)
-	}
-	if has(FieldBizMail, c.BizMail != "") {
-		w.cdata("BizMail", c.BizMail)
-	}
-	if has(FieldStatus, c.Status != 0) {
-		w.int("Status", int64(c.Status))
-	}
-	if has(FieldAvatar, c.Avatar != "") {
-		w.cdata("Avatar", c.Avatar)
-	}
-	if has(FieldAlias, c.Alias != "") {
-		w.cdata("Alias", c.Alias)
-	}
-	if has(FieldTelephone, c.Telephone != "") {
-		w.cdata("Telephone", c.Telephone)
-	}
-	if has(FieldAddress, c.Address != "") {
-		w.cdata("Address", c.Address)
-	}
+	str(FieldEmail, c.Email, &w.Email)
+	str(FieldBizMail, c.BizMail, &w.BizMail)
+	num(FieldStatus, int64(c.Status), &w.Status)
+	str(FieldAvatar, c.Avatar, &w.Avatar)
+	str(FieldAlias, c.Alias, &w.Alias)
+	str(FieldTelephone, c.Telephone, &w.Telephone)
+	str(FieldAddress, c.Address, &w.Address)
 	if has(FieldExtAttr, len(c.ExtAttr) > 0) {
-		w.open("ExtAttr")
+		w.ExtAttr = new(extAttrXML)
 		for _, a := range c.ExtAttr {
-			w.open("Item")
-			w.cdata("Name", a.Name)
-			w.int("Type", int64(a.Type))
+			it := extAttrItemXML{Name: cdata(a.Name), Type: xint(a.Type)}
 			if a.Type == 1 || a.WebTitle != "" || a.WebURL != "" {
-				w.open("Web")
-				w.cdata("Title", a.WebTitle)
-				w.cdata("Url", a.WebURL)
-				w.close("Web")
+				it.Web = &extAttrWebXML{Title: cdata(a.WebTitle), URL: cdata(a.WebURL)}
 			}
 			if a.Type != 1 || a.Value != "" {
-				w.open("Text")
-				w.cdata("Value", a.Value)
-				w.close("Text")
+				it.Text = &extAttrTextXML{Value: cdata(a.Value)}
 			}
-			w.close("Item")
+			w.ExtAttr.Items = append(w.ExtAttr.Items, it)
 		}
-		w.close("ExtAttr")
 	}
-	if has(FieldTagID, c.TagID != 0) {
-		w.int("TagId", int64(c.TagID))
-	}
+	num(FieldTagID, int64(c.TagID), &w.TagID)
 	if has(FieldAddUserItems, len(c.AddUserItems) > 0) {
-		w.cdata("AddUserItems", joinStrings(c.AddUserItems))
+		w.AddUserItems = ptr(cdata(strings.Join(c.AddUserItems, ",")))
 	}
 	if has(FieldDelUserItems, len(c.DelUserItems) > 0) {
-		w.cdata("DelUserItems", joinStrings(c.DelUserItems))
+		w.DelUserItems = ptr(cdata(strings.Join(c.DelUserItems, ",")))
 	}
 	if has(FieldAddPartyItems, len(c.AddPartyItems) > 0) {
-		w.cdata("AddPartyItems", joinInts(c.AddPartyItems))
+		w.AddPartyItems = ptr(cdata(joinInts(c.AddPartyItems)))
 	}
 	if has(FieldDelPartyItems, len(c.DelPartyItems) > 0) {
-		w.cdata("DelPartyItems", joinInts(c.DelPartyItems))
+		w.DelPartyItems = ptr(cdata(joinInts(c.DelPartyItems)))
 	}
+	return w
 }

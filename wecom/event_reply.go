@@ -48,58 +48,57 @@ func NewCardReply(toUser, corpID string, createTime int64, card *TemplateCard) *
 // XML renders the reply in the documented shape; pass the result to
 // Crypter.Reply. Raw is ignored.
 func (r *Reply) XML() []byte {
-	w := xmlWriter{b: make([]byte, 0, 512)}
-	w.open("xml")
-	w.cdata("ToUserName", r.ToUserName)
-	w.cdata("FromUserName", r.FromUserName)
-	w.int("CreateTime", r.CreateTime)
-	w.cdata("MsgType", r.MsgType)
+	w := &replyXML{
+		ToUserName: cdata(r.ToUserName), FromUserName: cdata(r.FromUserName),
+		CreateTime: xint(r.CreateTime), MsgType: cdata(r.MsgType),
+	}
 	if r.Content != "" || r.MsgType == ReplyText {
-		w.cdata("Content", r.Content)
+		w.Content = ptr(cdata(r.Content))
 	}
 	if r.ReplaceName != "" || r.MsgType == ReplyUpdateButton {
-		w.open("Button")
-		w.cdata("ReplaceName", r.ReplaceName)
-		w.close("Button")
+		w.Button = &replyButtonXML{ReplaceName: cdata(r.ReplaceName)}
 	}
 	if r.TemplateCard != nil {
-		writeTemplateCard(&w, r.TemplateCard)
+		w.TemplateCard = cardWire(r.TemplateCard)
 	}
-	w.close("xml")
-	return w.b
+	return appendXML(make([]byte, 0, 512), w)
 }
 
 // ParseReply reads a passive reply the way WeCom would (the simulator uses
-// it on the decrypted response). Only malformed XML is an error.
-func ParseReply(xml []byte) (*Reply, error) {
-	s := string(xml)
-	d := getDoc()
-	defer putDoc(d)
-	if err := d.parse(s); err != nil {
+// it on the decrypted response), with the same rules as ParseEvent. Only
+// malformed XML is an error.
+func ParseReply(raw []byte) (*Reply, error) {
+	var w replyXML
+	if err := decodeXML(raw, &w); err != nil {
 		return nil, fmt.Errorf("wecom: parse reply: %w", err)
 	}
-	r := &Reply{Raw: append([]byte(nil), xml...)}
-	for c := d.nodes[d.root].first; c != noNode; c = d.nodes[c].next {
-		switch d.name(c) {
-		case "ToUserName":
-			r.ToUserName = d.text(c)
-		case "FromUserName":
-			r.FromUserName = d.text(c)
-		case "CreateTime":
-			r.CreateTime = parseInt(d.text(c))
-		case "MsgType":
-			r.MsgType = d.text(c)
-		case "Content":
-			r.Content = d.text(c)
-		case "Button":
-			if n := d.child(c, "ReplaceName"); n != noNode {
-				r.ReplaceName = d.text(n)
-			}
-		case "TemplateCard":
-			r.TemplateCard = parseTemplateCard(d, c)
-		}
+	r := &Reply{
+		ToUserName: string(w.ToUserName), FromUserName: string(w.FromUserName),
+		CreateTime: int64(w.CreateTime), MsgType: string(w.MsgType), Content: w.Content.get(),
+		Raw: append([]byte(nil), raw...),
+	}
+	if w.Button != nil {
+		r.ReplaceName = string(w.Button.ReplaceName)
+	}
+	if w.TemplateCard != nil {
+		r.TemplateCard = w.TemplateCard.card()
 	}
 	return r, nil
+}
+
+// replyXML is a passive reply on the wire (see eventXML).
+type replyXML struct {
+	ToUserName   cdata
+	FromUserName cdata
+	CreateTime   xint
+	MsgType      cdata
+	Content      *cdata
+	Button       *replyButtonXML
+	TemplateCard *cardXML
+}
+
+type replyButtonXML struct {
+	ReplaceName cdata
 }
 
 // TemplateCard is a template card (模板卡片). The XML form, used by the
@@ -252,414 +251,148 @@ type CardSubmitButton struct {
 	Key  string `json:"key"`
 }
 
-// writeTemplateCard follows the element order of the documented samples.
-// Optional elements are written only when set; the mini-program fields are
-// written as AppId and PagePath (names not confirmed by a WeCom sample; the
-// parser also accepts Appid and Pagepath).
-func writeTemplateCard(w *xmlWriter, c *TemplateCard) {
-	w.open("TemplateCard")
-	w.cdata("CardType", c.CardType)
-	if v := c.Source; v != nil {
-		w.open("Source")
-		w.cdataNonEmpty("IconUrl", v.IconURL)
-		w.cdataNonEmpty("Desc", v.Desc)
-		w.intNonZero("DescColor", int64(v.DescColor))
-		w.close("Source")
-	}
-	if v := c.ActionMenu; v != nil {
-		w.open("ActionMenu")
-		w.cdataNonEmpty("Desc", v.Desc)
-		for _, a := range v.ActionList {
-			w.open("ActionList")
-			w.cdata("Text", a.Text)
-			w.cdata("Key", a.Key)
-			w.close("ActionList")
+// cardXML is TemplateCard in the XML form of update_template_card, in the
+// element order of the documented samples; optional elements are written
+// only when set. Its fields and those of the nested types are named as in
+// TemplateCard, so convertWire copies them. The mini-program fields are
+// written as AppId and PagePath (names not confirmed by a WeCom sample).
+type cardXML struct {
+	CardType   cdata
+	Source     *cardSourceXML
+	ActionMenu *struct {
+		Desc       cdata `xml:",omitempty"`
+		ActionList []struct {
+			Text cdata
+			Key  cdata
 		}
-		w.close("ActionMenu")
 	}
-	w.cdataNonEmpty("TaskId", c.TaskID)
-	if v := c.MainTitle; v != nil {
-		writeCardTitle(w, "MainTitle", v)
+	TaskID                cdata `xml:"TaskId,omitempty"`
+	MainTitle             *cardTitleXML
+	QuoteArea             *cardQuoteAreaXML
+	ImageTextArea         *cardImageTextAreaXML
+	CardImage             *cardImageXML
+	EmphasisContent       *cardTitleXML
+	SubTitleText          cdata `xml:",omitempty"`
+	VerticalContentList   []cardTitleXML
+	HorizontalContentList []cardHorizontalXML
+	JumpList              []cardJumpXML
+	CardAction            *cardActionXML
+	ButtonSelection       *cardSelectionXML
+	ButtonList            []cardButtonXML
+	CheckBox              *cardCheckBoxXML
+	SelectList            []cardSelectionXML
+	SubmitButton          *struct {
+		Text cdata
+		Key  cdata
 	}
-	if v := c.QuoteArea; v != nil {
-		w.open("QuoteArea")
-		w.intNonZero("Type", int64(v.Type))
-		w.cdataNonEmpty("Url", v.URL)
-		w.cdataNonEmpty("AppId", v.AppID)
-		w.cdataNonEmpty("PagePath", v.PagePath)
-		w.cdataNonEmpty("Title", v.Title)
-		w.cdataNonEmpty("QuoteText", v.QuoteText)
-		w.close("QuoteArea")
-	}
-	if v := c.ImageTextArea; v != nil {
-		w.open("ImageTextArea")
-		w.intNonZero("Type", int64(v.Type))
-		w.cdataNonEmpty("Url", v.URL)
-		w.cdataNonEmpty("AppId", v.AppID)
-		w.cdataNonEmpty("PagePath", v.PagePath)
-		w.cdataNonEmpty("Title", v.Title)
-		w.cdataNonEmpty("Desc", v.Desc)
-		w.cdataNonEmpty("ImageUrl", v.ImageURL)
-		w.close("ImageTextArea")
-	}
-	if v := c.CardImage; v != nil {
-		w.open("CardImage")
-		w.cdataNonEmpty("Url", v.URL)
-		if v.AspectRatio != 0 {
-			w.float("AspectRatio", v.AspectRatio)
-		}
-		w.close("CardImage")
-	}
-	if v := c.EmphasisContent; v != nil {
-		writeCardTitle(w, "EmphasisContent", v)
-	}
-	w.cdataNonEmpty("SubTitleText", c.SubTitleText)
-	for i := range c.VerticalContentList {
-		writeCardTitle(w, "VerticalContentList", &c.VerticalContentList[i])
-	}
-	for _, h := range c.HorizontalContentList {
-		w.open("HorizontalContentList")
-		w.intNonZero("Type", int64(h.Type))
-		w.cdata("KeyName", h.KeyName)
-		w.cdataNonEmpty("Value", h.Value)
-		w.cdataNonEmpty("Url", h.URL)
-		w.cdataNonEmpty("MediaId", h.MediaID)
-		w.cdataNonEmpty("UserId", h.UserID)
-		w.close("HorizontalContentList")
-	}
-	for _, j := range c.JumpList {
-		w.open("JumpList")
-		w.intNonZero("Type", int64(j.Type))
-		w.cdata("Title", j.Title)
-		w.cdataNonEmpty("Url", j.URL)
-		w.cdataNonEmpty("AppId", j.AppID)
-		w.cdataNonEmpty("PagePath", j.PagePath)
-		w.close("JumpList")
-	}
-	if v := c.CardAction; v != nil {
-		w.open("CardAction")
-		w.int("Type", int64(v.Type))
-		w.cdataNonEmpty("Url", v.URL)
-		w.cdataNonEmpty("AppId", v.AppID)
-		w.cdataNonEmpty("PagePath", v.PagePath)
-		w.close("CardAction")
-	}
-	if v := c.ButtonSelection; v != nil {
-		writeCardSelection(w, "ButtonSelection", v)
-	}
-	for _, b := range c.ButtonList {
-		w.open("ButtonList")
-		w.intNonZero("Type", int64(b.Type))
-		w.cdata("Text", b.Text)
-		w.intNonZero("Style", int64(b.Style))
-		w.cdataNonEmpty("Key", b.Key)
-		w.cdataNonEmpty("Url", b.URL)
-		w.close("ButtonList")
-	}
-	if v := c.CheckBox; v != nil {
-		w.open("CheckBox")
-		w.cdata("QuestionKey", v.QuestionKey)
-		for _, o := range v.OptionList {
-			writeCardOption(w, o, true)
-		}
-		if v.Disable {
-			w.bool("Disable", true)
-		}
-		w.int("Mode", int64(v.Mode))
-		w.close("CheckBox")
-	}
-	for i := range c.SelectList {
-		writeCardSelection(w, "SelectList", &c.SelectList[i])
-	}
-	if v := c.SubmitButton; v != nil {
-		w.open("SubmitButton")
-		w.cdata("Text", v.Text)
-		w.cdata("Key", v.Key)
-		w.close("SubmitButton")
-	}
-	w.cdataNonEmpty("ReplaceText", c.ReplaceText)
-	w.close("TemplateCard")
+	ReplaceText cdata `xml:",omitempty"`
 }
 
-func writeCardTitle(w *xmlWriter, name string, v *CardTitle) {
-	w.open(name)
-	w.cdataNonEmpty("Title", v.Title)
-	w.cdataNonEmpty("Desc", v.Desc)
-	w.close(name)
+type cardSourceXML struct {
+	IconURL   cdata `xml:"IconUrl,omitempty"`
+	Desc      cdata `xml:",omitempty"`
+	DescColor xint  `xml:",omitempty"`
 }
 
-func writeCardSelection(w *xmlWriter, name string, v *CardSelection) {
-	w.open(name)
-	w.cdata("QuestionKey", v.QuestionKey)
-	w.cdataNonEmpty("Title", v.Title)
-	for _, o := range v.OptionList {
-		writeCardOption(w, o, false)
-	}
-	w.cdataNonEmpty("SelectedId", v.SelectedID)
-	if v.Disable {
-		w.bool("Disable", true)
-	}
-	w.close(name)
+type cardTitleXML struct {
+	Title cdata `xml:",omitempty"`
+	Desc  cdata `xml:",omitempty"`
 }
 
-func writeCardOption(w *xmlWriter, o CardOption, checkbox bool) {
-	w.open("OptionList")
-	w.cdata("Id", o.ID)
-	w.cdata("Text", o.Text)
-	if checkbox || o.IsChecked {
-		w.bool("IsChecked", o.IsChecked)
-	}
-	w.close("OptionList")
+type cardQuoteAreaXML struct {
+	Type      xint  `xml:",omitempty"`
+	URL       cdata `xml:"Url,omitempty"`
+	AppID     cdata `xml:"AppId,omitempty"`
+	PagePath  cdata `xml:",omitempty"`
+	Title     cdata `xml:",omitempty"`
+	QuoteText cdata `xml:",omitempty"`
 }
 
-func parseTemplateCard(d *xdoc, n int32) *TemplateCard {
+type cardImageTextAreaXML struct {
+	Type     xint  `xml:",omitempty"`
+	URL      cdata `xml:"Url,omitempty"`
+	AppID    cdata `xml:"AppId,omitempty"`
+	PagePath cdata `xml:",omitempty"`
+	Title    cdata `xml:",omitempty"`
+	Desc     cdata `xml:",omitempty"`
+	ImageURL cdata `xml:"ImageUrl,omitempty"`
+}
+
+type cardImageXML struct {
+	URL         cdata  `xml:"Url,omitempty"`
+	AspectRatio xfloat `xml:",omitempty"`
+}
+
+type cardHorizontalXML struct {
+	Type    xint `xml:",omitempty"`
+	KeyName cdata
+	Value   cdata `xml:",omitempty"`
+	URL     cdata `xml:"Url,omitempty"`
+	MediaID cdata `xml:"MediaId,omitempty"`
+	UserID  cdata `xml:"UserId,omitempty"`
+}
+
+type cardJumpXML struct {
+	Type     xint `xml:",omitempty"`
+	Title    cdata
+	URL      cdata `xml:"Url,omitempty"`
+	AppID    cdata `xml:"AppId,omitempty"`
+	PagePath cdata `xml:",omitempty"`
+}
+
+type cardActionXML struct {
+	Type     xint
+	URL      cdata `xml:"Url,omitempty"`
+	AppID    cdata `xml:"AppId,omitempty"`
+	PagePath cdata `xml:",omitempty"`
+}
+
+type cardSelectionXML struct {
+	QuestionKey cdata
+	Title       cdata `xml:",omitempty"`
+	OptionList  []cardOptionXML
+	SelectedID  cdata `xml:"SelectedId,omitempty"`
+	Disable     xbool `xml:",omitempty"`
+}
+
+type cardButtonXML struct {
+	Type  xint `xml:",omitempty"`
+	Text  cdata
+	Style xint  `xml:",omitempty"`
+	Key   cdata `xml:",omitempty"`
+	URL   cdata `xml:"Url,omitempty"`
+}
+
+type cardCheckBoxXML struct {
+	QuestionKey cdata
+	OptionList  []cardOptionXML
+	Disable     xbool `xml:",omitempty"`
+	Mode        xint
+}
+
+// cardOptionXML writes IsChecked when set, and always inside a CheckBox
+// (cardWire), as the documented vote card does.
+type cardOptionXML struct {
+	ID        cdata `xml:"Id"`
+	Text      cdata
+	IsChecked *xbool
+}
+
+func (w *cardXML) card() *TemplateCard {
 	c := new(TemplateCard)
-	for e := d.nodes[n].first; e != noNode; e = d.nodes[e].next {
-		switch d.name(e) {
-		case "CardType":
-			c.CardType = d.text(e)
-		case "Source":
-			v := new(CardSource)
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "IconUrl":
-					v.IconURL = d.text(f)
-				case "Desc":
-					v.Desc = d.text(f)
-				case "DescColor":
-					v.DescColor = int(parseInt(d.text(f)))
-				}
-			}
-			c.Source = v
-		case "ActionMenu":
-			v := new(CardActionMenu)
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Desc":
-					v.Desc = d.text(f)
-				case "ActionList":
-					var a CardMenuAction
-					for g := d.nodes[f].first; g != noNode; g = d.nodes[g].next {
-						switch d.name(g) {
-						case "Text":
-							a.Text = d.text(g)
-						case "Key":
-							a.Key = d.text(g)
-						}
-					}
-					v.ActionList = append(v.ActionList, a)
-				}
-			}
-			c.ActionMenu = v
-		case "TaskId":
-			c.TaskID = d.text(e)
-		case "MainTitle":
-			c.MainTitle = parseCardTitle(d, e)
-		case "QuoteArea":
-			v := new(CardQuoteArea)
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Type":
-					v.Type = int(parseInt(d.text(f)))
-				case "Url":
-					v.URL = d.text(f)
-				case "AppId", "Appid":
-					v.AppID = d.text(f)
-				case "PagePath", "Pagepath":
-					v.PagePath = d.text(f)
-				case "Title":
-					v.Title = d.text(f)
-				case "QuoteText":
-					v.QuoteText = d.text(f)
-				}
-			}
-			c.QuoteArea = v
-		case "EmphasisContent":
-			c.EmphasisContent = parseCardTitle(d, e)
-		case "SubTitleText":
-			c.SubTitleText = d.text(e)
-		case "HorizontalContentList":
-			var h CardHorizontalContent
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Type":
-					h.Type = int(parseInt(d.text(f)))
-				case "KeyName", "Keyname":
-					h.KeyName = d.text(f)
-				case "Value":
-					h.Value = d.text(f)
-				case "Url":
-					h.URL = d.text(f)
-				case "MediaId":
-					h.MediaID = d.text(f)
-				case "UserId", "Userid":
-					h.UserID = d.text(f)
-				}
-			}
-			c.HorizontalContentList = append(c.HorizontalContentList, h)
-		case "JumpList":
-			var j CardJump
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Type":
-					j.Type = int(parseInt(d.text(f)))
-				case "Title":
-					j.Title = d.text(f)
-				case "Url":
-					j.URL = d.text(f)
-				case "AppId", "Appid":
-					j.AppID = d.text(f)
-				case "PagePath", "Pagepath":
-					j.PagePath = d.text(f)
-				}
-			}
-			c.JumpList = append(c.JumpList, j)
-		case "CardAction":
-			v := new(CardAction)
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Type":
-					v.Type = int(parseInt(d.text(f)))
-				case "Url":
-					v.URL = d.text(f)
-				case "AppId", "Appid":
-					v.AppID = d.text(f)
-				case "PagePath", "Pagepath":
-					v.PagePath = d.text(f)
-				}
-			}
-			c.CardAction = v
-		case "ImageTextArea":
-			v := new(CardImageTextArea)
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Type":
-					v.Type = int(parseInt(d.text(f)))
-				case "Url":
-					v.URL = d.text(f)
-				case "AppId", "Appid":
-					v.AppID = d.text(f)
-				case "PagePath", "Pagepath":
-					v.PagePath = d.text(f)
-				case "Title":
-					v.Title = d.text(f)
-				case "Desc":
-					v.Desc = d.text(f)
-				case "ImageUrl":
-					v.ImageURL = d.text(f)
-				}
-			}
-			c.ImageTextArea = v
-		case "CardImage":
-			v := new(CardImage)
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Url":
-					v.URL = d.text(f)
-				case "AspectRatio":
-					v.AspectRatio = parseFloat(d.text(f))
-				}
-			}
-			c.CardImage = v
-		case "VerticalContentList":
-			c.VerticalContentList = append(c.VerticalContentList, *parseCardTitle(d, e))
-		case "ButtonSelection":
-			c.ButtonSelection = parseCardSelection(d, e)
-		case "ButtonList":
-			var b CardButton
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Type":
-					b.Type = int(parseInt(d.text(f)))
-				case "Text":
-					b.Text = d.text(f)
-				case "Style":
-					b.Style = int(parseInt(d.text(f)))
-				case "Key":
-					b.Key = d.text(f)
-				case "Url":
-					b.URL = d.text(f)
-				}
-			}
-			c.ButtonList = append(c.ButtonList, b)
-		case "CheckBox":
-			v := new(CardCheckBox)
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "QuestionKey":
-					v.QuestionKey = d.text(f)
-				case "OptionList":
-					v.OptionList = append(v.OptionList, parseCardOption(d, f))
-				case "Disable":
-					v.Disable = parseBool(d.text(f))
-				case "Mode":
-					v.Mode = int(parseInt(d.text(f)))
-				}
-			}
-			c.CheckBox = v
-		case "SelectList":
-			c.SelectList = append(c.SelectList, *parseCardSelection(d, e))
-		case "SubmitButton":
-			v := new(CardSubmitButton)
-			for f := d.nodes[e].first; f != noNode; f = d.nodes[f].next {
-				switch d.name(f) {
-				case "Text":
-					v.Text = d.text(f)
-				case "Key":
-					v.Key = d.text(f)
-				}
-			}
-			c.SubmitButton = v
-		case "ReplaceText":
-			c.ReplaceText = d.text(e)
-		}
-	}
+	convertWire(c, w)
 	return c
 }
 
-func parseCardTitle(d *xdoc, n int32) *CardTitle {
-	v := new(CardTitle)
-	for f := d.nodes[n].first; f != noNode; f = d.nodes[f].next {
-		switch d.name(f) {
-		case "Title":
-			v.Title = d.text(f)
-		case "Desc":
-			v.Desc = d.text(f)
+func cardWire(c *TemplateCard) *cardXML {
+	w := new(cardXML)
+	convertWire(w, c)
+	if w.CheckBox != nil {
+		for i := range w.CheckBox.OptionList {
+			if o := &w.CheckBox.OptionList[i]; o.IsChecked == nil {
+				o.IsChecked = new(xbool)
+			}
 		}
 	}
-	return v
-}
-
-func parseCardSelection(d *xdoc, n int32) *CardSelection {
-	v := new(CardSelection)
-	for f := d.nodes[n].first; f != noNode; f = d.nodes[f].next {
-		switch d.name(f) {
-		case "QuestionKey":
-			v.QuestionKey = d.text(f)
-		case "Title":
-			v.Title = d.text(f)
-		case "OptionList":
-			v.OptionList = append(v.OptionList, parseCardOption(d, f))
-		case "SelectedId":
-			v.SelectedID = d.text(f)
-		case "Disable":
-			v.Disable = parseBool(d.text(f))
-		}
-	}
-	return v
-}
-
-func parseCardOption(d *xdoc, n int32) CardOption {
-	var o CardOption
-	for f := d.nodes[n].first; f != noNode; f = d.nodes[f].next {
-		switch d.name(f) {
-		case "Id":
-			o.ID = d.text(f)
-		case "Text":
-			o.Text = d.text(f)
-		case "IsChecked":
-			o.IsChecked = parseBool(d.text(f))
-		}
-	}
-	return o
+	return w
 }

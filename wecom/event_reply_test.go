@@ -20,10 +20,10 @@ func TestReplyXMLShapes(t *testing.T) {
 	}{
 		{"text", NewTextReply("mycreate", "wx5823bf96d3bd56c7", 1348831860, "this is a test"),
 			`<xml><ToUserName><![CDATA[mycreate]]></ToUserName><FromUserName><![CDATA[wx5823bf96d3bd56c7]]></FromUserName><CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[this is a test]]></Content></xml>`},
-		// wecom-api.md §3, passive reply to a card event.
+		// docs/wecom.md §3, passive reply to a card event.
 		{"update_button", NewButtonReply("userid", "corpid", 1357290913, "已同意"),
 			`<xml><ToUserName><![CDATA[userid]]></ToUserName><FromUserName><![CDATA[corpid]]></FromUserName><CreateTime>1357290913</CreateTime><MsgType><![CDATA[update_button]]></MsgType><Button><ReplaceName><![CDATA[已同意]]></ReplaceName></Button></xml>`},
-		// wecom-api.md §3, full-card replacement example.
+		// docs/wecom.md §3, full-card replacement example.
 		{"update_template_card", NewCardReply("userid", "corpid", 1357290913, &TemplateCard{
 			CardType:    "button_interaction",
 			MainTitle:   &CardTitle{Title: "请假申请"},

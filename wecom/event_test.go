@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -253,8 +254,8 @@ func TestParseEventOfficialVector(t *testing.T) {
 	}
 }
 
-// TestParseEventMatchesEncodingXML cross-checks the scanner against
-// encoding/xml on every fixture for the fields both can see.
+// TestParseEventMatchesEncodingXML cross-checks ParseEvent's wire tags
+// against a plain encoding/xml struct on every fixture.
 func TestParseEventMatchesEncodingXML(t *testing.T) {
 	type std struct {
 		ToUserName, FromUserName, MsgType, Event, ChangeType, EventKey, Content, TaskId, UserID, Name string
@@ -337,7 +338,6 @@ func TestParseEventMalformed(t *testing.T) {
 		{"bad entity", "<xml><A>a &nbsp; b</A></xml>"},
 		{"bare ampersand", "<xml><A>a & b</A></xml>"},
 		{"bad char ref", "<xml><A>&#0;</A></xml>"},
-		{"surrogate ref", "<xml><A>&#xD800;</A></xml>"},
 		{"huge ref", "<xml><A>&#99999999999;</A></xml>"},
 		{"two roots", "<xml></xml><xml></xml>"},
 		{"trailing text", "<xml></xml>junk"},
@@ -351,6 +351,15 @@ func TestParseEventMalformed(t *testing.T) {
 		{"end tag only", "</xml>"},
 		{"invalid utf8", "<xml><A>\xff</A></xml>"},
 		{"cdata outside root", "<![CDATA[x]]><xml/>"},
+		{"doctype without entities", "<!DOCTYPE xml><xml/>"},
+		{"declaration inside root", "<xml><!DOCTYPE x></xml>"},
+		{"control char in text", "<xml><Content>a\x01b</Content></xml>"},
+		{"control char in cdata", "<xml><Content><![CDATA[a\x1bb]]></Content></xml>"},
+		{"control char in comment", "<xml><!-- \x00 --><Content>x</Content></xml>"},
+		{"control char in pi", "<xml><?pi \x07?></xml>"},
+		{"control char in attribute", "<xml a='\x02'></xml>"},
+		{"unescaped cdata end in text", "<xml><Content>a]]>b</Content></xml>"},
+		{"element after root", "<xml/><MsgType>text</MsgType>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,6 +380,134 @@ func TestParseEventMalformed(t *testing.T) {
 	if _, err := ParseEvent([]byte(deep)); !errors.Is(err, ErrXML) {
 		t.Errorf("depth %d accepted: %v", maxXMLDepth+1, err)
 	}
+	ok := strings.Repeat("<a>", maxXMLDepth) + strings.Repeat("</a>", maxXMLDepth)
+	if _, err := ParseEvent([]byte(ok)); err != nil {
+		t.Errorf("depth %d refused: %v", maxXMLDepth, err)
+	}
+	huge := "<xml><Content>" + strings.Repeat("x", maxXMLSize) + "</Content></xml>"
+	if _, err := ParseEvent([]byte(huge)); !errors.Is(err, ErrXML) {
+		t.Errorf("%d-byte document accepted: %v", len(huge), err)
+	}
+}
+
+// TestParseEventReadsLikeXML pins the three places where the old
+// hand-written scanner and a standard XML parser disagreed: line ends,
+// "]]>" carried across CDATA sections, and raw control characters (refused
+// in TestParseEventMalformed). Content and the dedupe digest must be what
+// any XML parser reads, so a retry re-encoded by another stack keeps its key.
+func TestParseEventReadsLikeXML(t *testing.T) {
+	std := func(raw string) string {
+		var v struct{ Content string }
+		if err := xml.Unmarshal([]byte(raw), &v); err != nil {
+			t.Fatalf("encoding/xml: %v", err)
+		}
+		return v.Content
+	}
+	for _, tt := range []struct{ name, content, want string }{
+		{"crlf in cdata", "<![CDATA[line1\r\nline2\rline3]]>", "line1\nline2\nline3"},
+		{"crlf in text", "a\r\nb", "a\nb"},
+		{"cdata end split", "<![CDATA[a]]]]><![CDATA[>b]]>", "a]]>b"},
+		{"cdata end escaped", "a]]&gt;b", "a]]>b"},
+		{"carriage return reference", "a&#13;b", "a\rb"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := "<xml><MsgType>text</MsgType><Content>" + tt.content + "</Content></xml>"
+			e, err := ParseEvent([]byte(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Content != tt.want || e.Content != std(raw) {
+				t.Errorf("Content = %q, want %q (encoding/xml reads %q)", e.Content, tt.want, std(raw))
+			}
+			// What we write reads back the same, here and in a standard parser.
+			out := e.XML()
+			back, err := ParseEvent(out)
+			if err != nil || back.Content != tt.want || std(string(out)) != tt.want {
+				t.Errorf("XML() %s reads back as %q / %q, %v", out, back.Content, std(string(out)), err)
+			}
+		})
+	}
+	t.Run("dedupe digest ignores line ends", func(t *testing.T) {
+		contact := func(nl string) string {
+			return "<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>" + nl +
+				"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event>" + nl +
+				"<ChangeType><![CDATA[update_user]]></ChangeType><UserID><![CDATA[u1]]></UserID><Address><![CDATA[1 Road" + nl + "Town]]></Address></xml>"
+		}
+		lf, err := ParseEvent([]byte(contact("\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		crlf, err := ParseEvent([]byte(contact("\r\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lf.Contact.Address != "1 Road\nTown" || crlf.Contact.Address != lf.Contact.Address {
+			t.Errorf("Address = %q / %q", lf.Contact.Address, crlf.Contact.Address)
+		}
+		if lf.DedupKey() != crlf.DedupKey() {
+			t.Errorf("CRLF and LF copies get different keys: %s vs %s", crlf.DedupKey(), lf.DedupKey())
+		}
+		other, _ := ParseEvent([]byte(strings.Replace(contact("\n"), "Town", "City", 1)))
+		if other.DedupKey() == lf.DedupKey() {
+			t.Error("a different address gets the same key")
+		}
+	})
+}
+
+// class merges the integer kinds, which convertWire converts freely.
+func class(k reflect.Kind) reflect.Kind {
+	if k >= reflect.Int && k <= reflect.Int64 {
+		return reflect.Int64
+	}
+	return k
+}
+
+// TestWireTypesMatchAPI guards convertWire, which copies between an API
+// type and its wire type by field name: a field missing on either side
+// would silently never be read or written.
+func TestWireTypesMatchAPI(t *testing.T) {
+	handled := map[string]bool{ // converted by hand
+		"ApprovalInfo.Notifyer": true, "approvalXML.Notifyers": true,
+	}
+	var check func(api, wire reflect.Type)
+	check = func(api, wire reflect.Type) {
+		for _, pair := range [][2]reflect.Type{{api, wire}, {wire, api}} {
+			for i := range pair[0].NumField() {
+				f := pair[0].Field(i)
+				if handled[pair[0].Name()+"."+f.Name] {
+					continue
+				}
+				if _, ok := pair[1].FieldByName(f.Name); !ok {
+					t.Errorf("%s.%s has no namesake in %s", pair[0], f.Name, pair[1])
+				}
+			}
+		}
+		for i := range api.NumField() {
+			f := api.Field(i)
+			g, ok := wire.FieldByName(f.Name)
+			if !ok {
+				continue
+			}
+			a, w := f.Type, g.Type
+			for a.Kind() == reflect.Pointer || a.Kind() == reflect.Slice {
+				a = a.Elem()
+			}
+			for w.Kind() == reflect.Pointer || w.Kind() == reflect.Slice {
+				w = w.Elem()
+			}
+			if a.Kind() == reflect.Struct {
+				check(a, w)
+			} else if class(a.Kind()) != class(w.Kind()) {
+				t.Errorf("%s.%s: %s vs %s", api, f.Name, f.Type, g.Type)
+			}
+		}
+	}
+	check(reflect.TypeFor[ScanCodeInfo](), reflect.TypeFor[scanCodeInfoXML]())
+	check(reflect.TypeFor[SendLocationInfo](), reflect.TypeFor[sendLocationInfoXML]())
+	check(reflect.TypeFor[BatchJob](), reflect.TypeFor[batchJobXML]())
+	check(reflect.TypeFor[SelectedItem](), reflect.TypeFor[selectedItemXML]())
+	check(reflect.TypeFor[ApprovalInfo](), reflect.TypeFor[approvalXML]())
+	check(reflect.TypeFor[TemplateCard](), reflect.TypeFor[cardXML]())
 }
 
 func TestParseEventTextForms(t *testing.T) {
@@ -390,6 +527,9 @@ func TestParseEventTextForms(t *testing.T) {
 		{"empty", "", ""},
 		{"utf8", "<![CDATA[你好，世界]]>", "你好，世界"},
 		{"newlines", "<![CDATA[line1\nline2]]>", "line1\nline2"},
+		// A reference to a surrogate is not an XML character; encoding/xml
+		// reads it as U+FFFD rather than refusing the document.
+		{"surrogate ref", "&#xD800;", "\uFFFD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

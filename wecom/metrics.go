@@ -17,11 +17,15 @@ import (
 //	wecom_token_refresh_total{kind,client,outcome}  token/ticket fetches
 //	wecom_rate_limit_waits_total{api,outcome}   local quota waits ("waited",
 //	                                            "rejected" past the deadline)
+//	wecom_token_cache_fallback_total{kind,client}  token/ticket reads served
+//	                                            by the per-process cache
+//	                                            because coord (Redis) failed
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	refresh  *prometheus.CounterVec
 	waits    *prometheus.CounterVec
+	fallback *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -43,6 +47,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "wecom_rate_limit_waits_total",
 			Help: "Calls that found a local WeCom quota empty: waited, or rejected because the deadline came first.",
 		}, []string{"api", "outcome"}),
+		fallback: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wecom_token_cache_fallback_total",
+			Help: "Access token and JS-SDK ticket reads served by the per-process cache because the coordination store (Redis) was unavailable.",
+		}, []string{"kind", "client"}),
 	}
 	var err error
 	if m.requests, err = register(reg, m.requests); err != nil {
@@ -55,6 +63,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.waits, err = register(reg, m.waits); err != nil {
+		return nil, err
+	}
+	if m.fallback, err = register(reg, m.fallback); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -91,4 +102,8 @@ func (m *metrics) refreshed(kind, client string, err error) {
 
 func (m *metrics) limited(api, outcome string) {
 	m.waits.WithLabelValues(api, outcome).Inc()
+}
+
+func (m *metrics) fellBack(kind, client string) {
+	m.fallback.WithLabelValues(kind, client).Inc()
 }

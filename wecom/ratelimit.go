@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/wecomapp/wecomapp/coord"
 )
 
@@ -90,12 +88,20 @@ func (c *Corp) rlKey(parts ...string) string {
 func (c *Corp) waitQuota(ctx context.Context, spec callSpec) error {
 	buckets := append(append(perMinute(c.rlKey(spec.api, "m"), c.limits.PerAPIPerMinute),
 		perHour(c.rlKey(spec.api, "h"), c.limits.PerAPIPerHour)...), spec.buckets...)
+	if c.fallback.active(c.now()) {
+		// The coordination store failed moments ago: do not wait out its
+		// dial attempts on every call; the token path retries it.
+		return nil
+	}
 	for _, b := range buckets {
 		for {
 			ok, after, err := c.store.Allow(ctx, b.key, b.limit)
 			if err != nil {
-				c.log.Warn("rate limiter unavailable; calling without it", zap.String("api", spec.api), zap.Error(err))
-				break
+				if ctx.Err() != nil {
+					return fmt.Errorf("waiting for quota %s: %w", b.key, ctx.Err())
+				}
+				c.fallback.down(c.now(), c.log, "rate_limit", err)
+				return nil
 			}
 			if ok {
 				break

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/wecomapp/wecomapp/coord"
 )
@@ -33,12 +35,29 @@ import (
 //     differs from it (another instance already refreshed) is taken as is;
 //     only the rejected one is replaced. No delete is ever issued, so a newer
 //     token can never be thrown away by a late invalidation.
+//   - When coord fails (Redis down), WeCom calls go on: every value this
+//     process fetched or read is also kept in a per-process cache
+//     (localValues), and while coord is unavailable values are read from
+//     and fetched into it, one fetch at a time per value (singleflight).
+//     That is safe: a token is not tied to the instance that fetched it,
+//     and one that another instance's fetch or WeCom itself ended is
+//     answered 40014/42001 and replaced once, like any rejected token
+//     (docs/wecom.md §1; older doc text even promises the same token for a
+//     repeated gettoken within its lifetime). While degraded,
+//     coord is tried again at most every coordRetry; the transitions are
+//     logged once each (WARN down, INFO back) and every value served from
+//     the fallback counts in wecom_token_cache_fallback_total.
 
 // Lifetime margins.
 const (
 	refreshAheadFraction = 0.9              // start refreshing at 90 % of the lifetime
 	expirySafety         = 30 * time.Second // never hand out a value this close to its end
 	lockPoll             = 25 * time.Millisecond
+	// coordRetry is how long values come from the per-process cache after
+	// a coord failure before coord is tried again: a dead Redis costs a
+	// failed round trip (and go-redis's retries) at most this often, not on
+	// every WeCom call.
+	coordRetry = 5 * time.Second
 )
 
 // cachedValue is what coord holds for a token or ticket.
@@ -101,12 +120,21 @@ func (s *shared) load(ctx context.Context) (cachedValue, bool, error) {
 
 // get returns a usable value, fetching one if there is none.
 func (s *shared) get(ctx context.Context) (string, error) {
+	if s.corp.fallback.active(s.corp.now()) {
+		return s.getLocal(ctx)
+	}
 	v, ok, err := s.load(ctx)
 	if err != nil {
-		return "", err
+		if ctx.Err() != nil {
+			return "", err // the caller gave up; coord may be fine
+		}
+		s.degrade(err)
+		return s.getLocal(ctx)
 	}
+	s.corp.fallback.up(s.corp.log)
 	now := s.corp.now()
 	if ok && v.usable(now) {
+		s.corp.fallback.remember(s.key, v)
 		if v.dueForRefresh(now) {
 			if nv, ok := s.refreshAhead(ctx, v); ok {
 				return nv, nil
@@ -128,16 +156,28 @@ func (s *shared) lease() time.Duration {
 // refresh returns a usable value other than bad, fetching one under the
 // lock unless another caller already did.
 func (s *shared) refresh(ctx context.Context, bad string) (string, error) {
+	if s.corp.fallback.active(s.corp.now()) {
+		return s.fetchLocal(ctx, bad)
+	}
 	lock, err := coord.LockWait(ctx, s.corp.store, s.key, s.lease(), lockPoll)
 	if err != nil {
-		return "", fmt.Errorf("wecom: lock %s %s: %w", s.kind, s.hash, err)
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("wecom: lock %s %s: %w", s.kind, s.hash, err)
+		}
+		s.degrade(err)
+		return s.fetchLocal(ctx, bad)
 	}
 	defer s.release(ctx, lock)
 	v, ok, err := s.load(ctx)
 	if err != nil {
-		return "", err
+		if ctx.Err() != nil {
+			return "", err
+		}
+		s.degrade(err)
+		return s.fetchLocal(ctx, bad)
 	}
 	if ok && v.usable(s.corp.now()) && v.V != bad {
+		s.corp.fallback.remember(s.key, v)
 		return v.V, nil // someone else refreshed while we waited
 	}
 	return s.fetchStore(ctx, v.V)
@@ -170,24 +210,156 @@ func (s *shared) refreshAhead(ctx context.Context, cur cachedValue) (string, boo
 
 // fetchStore fetches a value and shares it; prev is the value it replaces.
 func (s *shared) fetchStore(ctx context.Context, prev string) (string, error) {
+	v, life, err := s.fetchValue(ctx, prev)
+	if err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(v)
+	if err := s.corp.store.Set(ctx, s.key, b, life); err != nil && ctx.Err() == nil {
+		// The value is good and kept in this process; other instances
+		// fetch their own (WeCom hands back the same one).
+		s.degrade(err)
+	}
+	return v.V, nil
+}
+
+// fetchValue fetches a value, logs it and keeps it in the per-process
+// cache.
+func (s *shared) fetchValue(ctx context.Context, prev string) (cachedValue, time.Duration, error) {
 	val, life, err := s.fetch(ctx)
 	s.corp.metrics.refreshed(s.kind, s.owner, err)
 	if err != nil {
-		return "", err
+		return cachedValue{}, 0, err
 	}
 	if life <= 0 {
 		life = 7200 * time.Second
 	}
 	now := s.corp.now()
 	v := cachedValue{V: val, Fetched: now.UnixMilli(), Expires: now.Add(life).UnixMilli(), Final: val == prev || life <= 2*expirySafety}
-	b, _ := json.Marshal(v)
-	if err := s.corp.store.Set(ctx, s.key, b, life); err != nil {
-		// The value is good; other instances will fetch their own.
-		s.corp.log.Warn("cannot share value", zap.String("kind", s.kind), zap.String("secret_hash", s.hash), zap.Error(err))
-	}
+	s.corp.fallback.remember(s.key, v)
 	s.corp.log.Info("refreshed", zap.String("kind", s.kind), zap.String("client", s.owner),
 		zap.String("secret_hash", s.hash), zap.Duration("lifetime", life))
-	return val, nil
+	return v, life, nil
+}
+
+// degrade records a coord failure: values come from this process until
+// coord answers again.
+func (s *shared) degrade(err error) {
+	s.corp.fallback.down(s.corp.now(), s.corp.log, s.kind, err)
+}
+
+// getLocal is get while coord is unavailable: the value this process
+// holds, fetched when there is none (or refreshed ahead in the last tenth
+// of its lifetime, keeping the current one if that fails).
+func (s *shared) getLocal(ctx context.Context) (string, error) {
+	s.corp.metrics.fellBack(s.kind, s.owner)
+	now := s.corp.now()
+	v, ok := s.corp.fallback.value(s.key)
+	if ok && v.usable(now) {
+		if !v.dueForRefresh(now) {
+			return v.V, nil
+		}
+		nv, err := s.fetchLocal(ctx, "")
+		if err != nil {
+			s.corp.log.Warn("refresh ahead failed; keeping the current value", zap.String("kind", s.kind),
+				zap.String("client", s.owner), zap.String("secret_hash", s.hash), zap.Error(err))
+			return v.V, nil
+		}
+		return nv, nil
+	}
+	return s.fetchLocal(ctx, "")
+}
+
+// fetchLocal returns a fresh usable value other than bad from this
+// process, fetching it unless a concurrent fetch just did. Concurrent
+// callers share one fetch; each stops waiting when its own ctx ends.
+func (s *shared) fetchLocal(ctx context.Context, bad string) (string, error) {
+	ch := s.corp.fallback.flights.DoChan(s.key+"\x00"+bad, func() (any, error) {
+		now := s.corp.now()
+		cur, ok := s.corp.fallback.value(s.key)
+		if ok && cur.usable(now) && cur.V != bad && !cur.dueForRefresh(now) {
+			return cur.V, nil // fetched by the flight that just ended
+		}
+		// The fetch outlives a caller that gives up, so the others
+		// waiting on it are not failed by that caller's deadline.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease())
+		defer cancel()
+		v, _, err := s.fetchValue(fctx, cur.V)
+		if err != nil {
+			return "", err
+		}
+		return v.V, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	case <-ctx.Done():
+		return "", fmt.Errorf("wecom: waiting for %s %s: %w", s.kind, s.hash, ctx.Err())
+	}
+}
+
+// localValues is the per-process copy of every shared value this Corp
+// used, and whether coord is currently failing. The zero value is ready.
+type localValues struct {
+	mu       sync.Mutex
+	values   map[string]cachedValue // by coord key
+	degraded bool
+	retryAt  time.Time // while degraded: when to try coord again
+	flights  singleflight.Group
+}
+
+// remember keeps v as the current value of key.
+func (l *localValues) remember(key string, v cachedValue) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.values == nil {
+		l.values = map[string]cachedValue{}
+	}
+	if cur, ok := l.values[key]; ok && cur == v {
+		return
+	}
+	l.values[key] = v
+}
+
+func (l *localValues) value(key string) (cachedValue, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.values[key]
+	return v, ok
+}
+
+// active reports whether values must come from this process without
+// asking coord (it failed less than coordRetry ago).
+func (l *localValues) active(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.degraded && now.Before(l.retryAt)
+}
+
+// down records a coord failure, logging only the transition.
+func (l *localValues) down(now time.Time, log *zap.Logger, kind string, err error) {
+	l.mu.Lock()
+	was := l.degraded
+	l.degraded, l.retryAt = true, now.Add(coordRetry)
+	l.mu.Unlock()
+	if !was {
+		log.Warn("coordination store unavailable; access tokens and tickets fall back to a per-process cache",
+			zap.String("kind", kind), zap.Duration("retry_every", coordRetry), zap.Error(err))
+	}
+}
+
+// up records that coord answered, logging only the transition.
+func (l *localValues) up(log *zap.Logger) {
+	l.mu.Lock()
+	was := l.degraded
+	l.degraded = false
+	l.mu.Unlock()
+	if was {
+		log.Info("coordination store reachable again; access tokens and tickets are shared again")
+	}
 }
 
 func (s *shared) release(ctx context.Context, l *coord.Lock) {

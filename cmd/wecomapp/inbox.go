@@ -1,6 +1,10 @@
 package main
 
 import (
+	"net"
+	"os"
+	"strings"
+
 	"go.uber.org/zap"
 
 	"github.com/wecomapp/wecomapp/inbox"
@@ -10,4 +14,22 @@ import (
 // them. Later issues add contacts, approval and workbench handlers here.
 func registerInboxHandlers(ib *inbox.Inbox, log *zap.Logger) {
 	inbox.RegisterHelp(ib)
+}
+
+// inboxInstance names this instance for the inbox's leases: the hostname
+// and the listening port, the same across restarts (so a restarted
+// instance takes back the rows it held at once) and different between
+// instances running at the same time (two processes cannot listen on one
+// port of one host; containers have their own hostnames).
+func inboxInstance(a net.Addr) string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "wecomapp"
+	}
+	_, port, _ := net.SplitHostPort(a.String())
+	name := strings.ReplaceAll(host, "/", "_") + ":" + port
+	if len(name) > 100 {
+		name = name[len(name)-100:]
+	}
+	return name
 }

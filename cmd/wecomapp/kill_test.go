@@ -122,7 +122,9 @@ func TestKilledAfterAcknowledgementLosesNothing(t *testing.T) {
 	}
 	<-a.exit
 
-	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: "file:" + dbPath})
+	// The instances sealed the payload with the development key they keep
+	// beside the database; open it with that key.
+	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: "file:" + dbPath, Sealer: devSealer(t, dir)})
 	if err != nil {
 		t.Fatal(err)
 	}

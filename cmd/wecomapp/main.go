@@ -36,9 +36,15 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// exitCode is the process's exit status for what run returned: 0 for a
+// --help that was asked for (the usage was printed, nothing went wrong), 2
+// for a command-line mistake, 1 for any other failure.
 func exitCode(err error) int {
 	var ue usageError
-	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
 		return 2
 	}
 	return 1
@@ -71,6 +77,8 @@ func commands() []command {
 		{"seed", "load the demo university into the data-center tables", cmdSeed},
 		{"sim", "run the WeCom simulator standalone", cmdSim},
 		{"config", "print the effective configuration (dump) or check it (check)", cmdConfig},
+		{"inbox", "list, show, requeue or purge callbacks in the inbox", cmdInbox},
+		{"rekey", "re-encrypt sealed columns under security.data_key (after a key rotation)", cmdRekey},
 		{"version", "print the version", cmdVersion},
 	}
 }

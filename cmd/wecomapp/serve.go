@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wecomapp/wecomapp/config"
+	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/handler"
 	"github.com/wecomapp/wecomapp/inbox"
@@ -56,7 +57,12 @@ func publicURLFor(a net.Addr) string {
 }
 
 func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) error {
+	var simExposed []string // why mounting the simulator here looks like production
 	if cfg.Simulator.Enabled {
+		// Checked before api_base defaults to the simulator below.
+		if simExposed = simulatorExposure(cfg, ln.Addr()); len(simExposed) > 0 && !cfg.Simulator.AllowPublic {
+			return errSimulatorExposed(simExposed)
+		}
 		if err := fillSimulatorSecrets(cfg); err != nil {
 			return err
 		}
@@ -92,6 +98,13 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 			log.Info("migration applied", zap.String("migration", m))
 		}
 	}
+	// go-redis reports every failed dial itself; while Redis is down that
+	// is a line per call, already summed up by the degraded state and
+	// wecomapp_coordination_up, so it goes to debug.
+	redisLog := log.Named("redis")
+	coord.SetRedisLogger(func(_ context.Context, format string, args ...any) {
+		redisLog.Debug(fmt.Sprintf(format, args...))
+	})
 	co, err := openCoord(ctx, cfg)
 	if err != nil {
 		return err
@@ -107,17 +120,21 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 
 	var sim *wecomsim.Sim
 	if cfg.Simulator.Enabled {
-		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"))
+		if len(simExposed) > 0 {
+			log.Warn("the WeCom simulator is mounted on a deployment that looks like production (simulator.allow_public): its admin API is unauthenticated; anyone who reaches it can act as any member",
+				zap.Strings("reasons", simExposed))
+		}
+		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"), len(simExposed) > 0)
 		defer sim.Close()
 	}
 
 	apps := make([]wecom.AppConfig, 0, len(cfg.WeCom.Apps))
 	for _, a := range cfg.WeCom.Apps {
-		apps = append(apps, wecom.AppConfig{Name: a.Name, AgentID: a.AgentID, Secret: a.Secret.Value})
+		apps = append(apps, wecom.AppConfig{Name: a.Name, AgentID: a.AgentID, Secret: a.Secret.Value()})
 	}
 	corp, err := wecom.New(wecom.Options{
 		BaseURL: cfg.WeCom.APIBase, OAuthBaseURL: cfg.WeCom.OAuthBase, CorpID: cfg.WeCom.CorpID,
-		ContactSecret: cfg.WeCom.Contacts.Secret.Value, Apps: apps, Coord: co, HTTPTimeout: cfg.WeCom.HTTPTimeout,
+		ContactSecret: cfg.WeCom.Contacts.Secret.Value(), Apps: apps, Coord: co, HTTPTimeout: cfg.WeCom.HTTPTimeout,
 		Logger: log, Registerer: reg,
 	})
 	if err != nil {
@@ -129,10 +146,9 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
-	host, _ := os.Hostname()
 	ib, err := inbox.New(db, inbox.Options{
-		Owner: fmt.Sprintf("%s-%d", host, os.Getpid()), Workers: cfg.Inbox.Workers, Lease: cfg.Inbox.Lease,
-		MaxAttempts: cfg.Inbox.MaxAttempts, Poll: cfg.Inbox.Poll, Logger: log, Registerer: reg,
+		Instance: inboxInstance(ln.Addr()), Workers: cfg.Inbox.Workers, Lease: cfg.Inbox.Lease,
+		MaxAttempts: cfg.Inbox.MaxAttempts, Poll: cfg.Inbox.Poll, Retention: cfg.Inbox.Retention, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return err
@@ -142,8 +158,10 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	h, err := handler.New(handler.Deps{
 		Logger: log, DB: db, Coord: co, Metrics: reg, TrustedProxies: cfg.Server.TrustedProxies,
 		Receivers: recv, Inbox: ib,
+		Callback:         handler.CallbackLimits{MaxReaders: cfg.Server.MaxCallbackReaders, StoreTimeout: cfg.Server.CallbackStoreTimeout},
+		MetricsElsewhere: cfg.Server.MetricsAddr != "", MetricsAllow: cfg.Server.MetricsAllow,
 		Title: cfg.WeCom.Apps[0].Title, Version: versionString(), PublicURL: cfg.Server.PublicURL,
-		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount,
+		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount, SimulatorPublic: sim != nil && len(simExposed) > 0,
 	})
 	if err != nil {
 		return err
@@ -151,22 +169,34 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
-		IdleTimeout:       cfg.Server.IdleTimeout,
-		ErrorLog:          zap.NewStdLog(log.Named("http.server")),
+	srvOpts := handler.ServerOptions{
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, ReadTimeout: cfg.Server.ReadTimeout, IdleTimeout: cfg.Server.IdleTimeout,
+		Logger: log.Named("http.server"),
 		// Requests see a context that ends at shutdown, so long polls and
 		// streams stop instead of holding the drain.
-		BaseContext: func(net.Listener) context.Context { return workers },
+		BaseContext: workers,
+	}
+	srv := handler.NewServer(h, srvOpts)
+	servers := []*http.Server{srv}
+	listeners := []net.Listener{ln}
+	if cfg.Server.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.Server.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (server.metrics_addr): %w", cfg.Server.MetricsAddr, err)
+		}
+		cfg.Server.MetricsAddr = mln.Addr().String() // the real port when it was 0
+		servers = append(servers, handler.NewServer(handler.MetricsHandler(reg), srvOpts))
+		listeners = append(listeners, mln)
 	}
 
 	g, gctx := errgroup.WithContext(workers)
 	if cfg.Inbox.Workers > 0 {
 		g.Go(func() error { return ib.Run(gctx) })
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	serveErr := make(chan error, len(servers))
+	for i, sv := range servers {
+		go func() { serveErr <- sv.Serve(listeners[i]) }()
+	}
 
 	printBanner(e, cfg, sim != nil)
 	log.Info("serving", zap.String("addr", ln.Addr().String()), zap.String("public_url", cfg.Server.PublicURL),
@@ -188,9 +218,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	deadline := time.Now().Add(cfg.Server.ShutdownTimeout)
 	sctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("requests still running at the shutdown deadline", zap.Error(err))
-		_ = srv.Close()
+	for _, sv := range servers {
+		if err := sv.Shutdown(sctx); err != nil {
+			log.Warn("requests still running at the shutdown deadline", zap.Error(err))
+			_ = sv.Close()
+		}
 	}
 	stopWorkers()
 	done := make(chan error, 1)
@@ -210,7 +242,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 func printBanner(e *env, cfg *config.Config, simulated bool) {
 	u := cfg.Server.PublicURL
 	fmt.Fprintf(e.stdout, "wecomapp is running: open %s\n", u)
-	fmt.Fprintf(e.stdout, "  health   %s/healthz   readiness %s/readyz   metrics %s/metrics\n", u, u, u)
+	metrics := u + "/metrics"
+	if cfg.Server.MetricsAddr != "" {
+		metrics = "http://" + cfg.Server.MetricsAddr + "/metrics"
+	}
+	fmt.Fprintf(e.stdout, "  health   %s/healthz   readiness %s/readyz   metrics %s\n", u, u, metrics)
 	fmt.Fprintf(e.stdout, "  callback %s/wecom/callback/<app>   (apps: %s, and contacts)\n", u, appNames(cfg))
 	if simulated {
 		fmt.Fprintf(e.stdout, "  WeCom simulator %s%s   phone page %s%s/phone\n", u, cfg.Simulator.Mount, u, cfg.Simulator.Mount)
@@ -234,8 +270,9 @@ func simHandler(s *wecomsim.Sim) http.Handler {
 
 // newSimulatorWith builds a simulated WeCom seeded per simulator.seed. The
 // embedded default wires it to this server's callback URLs; appCallback's
-// {app} is replaced by each app's name.
-func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string) *wecomsim.Sim {
+// {app} is replaced by each app's name. public puts a warning banner on its
+// pages (simulator.allow_public on a deployment that looks like production).
+func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string, public bool) *wecomsim.Sim {
 	var fixture *wecomsim.Fixture
 	switch cfg.Simulator.Seed {
 	case "demo":
@@ -248,19 +285,21 @@ func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, app
 	var apps []wecomsim.App
 	for _, a := range cfg.WeCom.Apps {
 		apps = append(apps, wecomsim.App{
-			AgentID: a.AgentID, Name: a.Title, Secret: a.Secret.Value, Token: a.Token.Value, EncodingAESKey: a.EncodingAESKey.Value,
+			AgentID: a.AgentID, Name: a.Title, Secret: a.Secret.Value(), Token: a.Token.Value(), EncodingAESKey: a.EncodingAESKey.Value(),
 			CallbackURL: strings.ReplaceAll(appCallback, "{app}", a.Name), HomeURL: cfg.Server.PublicURL + "/", TrustedDomain: hostOf(cfg.Server.PublicURL),
 			ReportEnter: true,
 		})
 	}
 	return wecomsim.New(wecomsim.Options{
 		CorpID:        cfg.WeCom.CorpID,
-		ContactSecret: cfg.WeCom.Contacts.Secret.Value,
+		ContactSecret: cfg.WeCom.Contacts.Secret.Value(),
 		ContactCallback: wecomsim.Receiver{
-			URL: contactsCallback, Token: cfg.WeCom.Contacts.Token.Value, EncodingAESKey: cfg.WeCom.Contacts.EncodingAESKey.Value,
+			URL: contactsCallback, Token: cfg.WeCom.Contacts.Token.Value(), EncodingAESKey: cfg.WeCom.Contacts.EncodingAESKey.Value(),
 		},
 		Apps:            apps,
-		Restricted:      cfg.Simulator.Restricted,
+		Legacy:          cfg.Simulator.Legacy,
+		CallbackURLs:    cfg.Simulator.CallbackURLs,
+		Public:          public,
 		CallbackRetries: cfg.Simulator.CallbackRetries,
 		CallbackTimeout: cfg.Simulator.CallbackTimeout,
 		Logger:          log,

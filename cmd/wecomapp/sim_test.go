@@ -29,7 +29,8 @@ func TestSimStandalone(t *testing.T) {
 	base := regexp.MustCompile(`WeCom simulator serving at (http://\S+)`)
 	secret := regexp.MustCompile(`contacts\s+secret=(\S+)`)
 	corp := regexp.MustCompile(`corp id\s+(\S+)`)
-	var baseURL, sec, corpID string
+	appSecret := regexp.MustCompile(`app hall\s+agent_id=\d+ secret=(\S+)`)
+	var baseURL, sec, corpID, appSec string
 	eventually(t, "the simulator's banner", func() bool {
 		s := out.String()
 		if m := base.FindStringSubmatch(s); m != nil {
@@ -41,7 +42,10 @@ func TestSimStandalone(t *testing.T) {
 		if m := corp.FindStringSubmatch(s); m != nil {
 			corpID = m[1]
 		}
-		return baseURL != "" && sec != "" && corpID != ""
+		if m := appSecret.FindStringSubmatch(s); m != nil {
+			appSec = m[1]
+		}
+		return baseURL != "" && sec != "" && corpID != "" && appSec != ""
 	})
 	resp, err := http.Get(fmt.Sprintf("%s/cgi-bin/gettoken?corpid=%s&corpsecret=%s", baseURL, corpID, sec))
 	if err != nil {
@@ -57,7 +61,18 @@ func TestSimStandalone(t *testing.T) {
 	if tok.ErrCode != 0 || tok.AccessToken == "" || tok.ExpiresIn != 7200 {
 		t.Fatalf("gettoken with the printed credentials: %+v", tok)
 	}
-	// The demo university is there: its root department is the university.
+	// Today's rules by default: the contacts-sync secret cannot read
+	// department details (48009); the app can, and the demo university is
+	// there: its root department is the university.
+	if code := getErrcode(t, baseURL+"/cgi-bin/department/get?id=1&access_token="+tok.AccessToken); code != 48009 {
+		t.Errorf("contacts-sync department/get: errcode %d, want 48009", code)
+	}
+	resp, err = http.Get(fmt.Sprintf("%s/cgi-bin/gettoken?corpid=%s&corpsecret=%s", baseURL, corpID, appSec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
 	resp, err = http.Get(baseURL + "/cgi-bin/department/get?id=1&access_token=" + tok.AccessToken)
 	if err != nil {
 		t.Fatal(err)
@@ -82,4 +97,20 @@ func TestSimStandalone(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("sim did not stop")
 	}
+}
+
+func getErrcode(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		ErrCode int `json:"errcode"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r.ErrCode
 }

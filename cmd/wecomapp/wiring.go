@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/wecomapp/wecomapp/config"
 	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/handler"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/wecom"
 )
@@ -39,12 +39,17 @@ func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
 }
 
 func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	sealer, err := dataSealer(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return store.Open(ctx, store.Options{
 		Driver:          cfg.Database.Driver,
-		DSN:             cfg.Database.DSN.Value,
+		DSN:             cfg.Database.DSN.Value(),
 		MaxOpenConns:    cfg.Database.MaxOpenConns,
 		MaxIdleConns:    cfg.Database.MaxIdleConns,
 		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
+		Sealer:          sealer,
 	})
 }
 
@@ -53,7 +58,7 @@ func openCoord(ctx context.Context, cfg *config.Config) (coord.Store, error) {
 		return coord.NewMemory(nil), nil
 	}
 	r := coord.NewRedis(coord.RedisOptions{
-		Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password.Value,
+		Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password.Value(),
 		DB: cfg.Redis.DB, Prefix: cfg.Redis.Prefix,
 	})
 	if err := r.Ping(ctx); err != nil {
@@ -69,24 +74,26 @@ func openCoord(ctx context.Context, cfg *config.Config) (coord.Store, error) {
 // ever checked in.
 func fillSimulatorSecrets(cfg *config.Config) error {
 	fill := func(r *config.Receiver) error {
-		var err error
 		if !r.Secret.IsSet() {
-			if r.Secret.Value, err = randomString(32); err != nil {
+			v, err := randomString(32)
+			if err != nil {
 				return err
 			}
-			r.Secret.Source = "generated for the simulator"
+			r.Secret.Set(v, "generated for the simulator")
 		}
 		if !r.Token.IsSet() {
-			if r.Token.Value, err = randomString(16); err != nil {
+			v, err := randomString(16)
+			if err != nil {
 				return err
 			}
-			r.Token.Source = "generated for the simulator"
+			r.Token.Set(v, "generated for the simulator")
 		}
 		if !r.EncodingAESKey.IsSet() {
-			if r.EncodingAESKey.Value, err = randomString(wecom.EncodingAESKeyLen); err != nil {
+			v, err := randomString(wecom.EncodingAESKeyLen)
+			if err != nil {
 				return err
 			}
-			r.EncodingAESKey.Source = "generated for the simulator"
+			r.EncodingAESKey.Set(v, "generated for the simulator")
 		}
 		return nil
 	}
@@ -98,13 +105,8 @@ func fillSimulatorSecrets(cfg *config.Config) error {
 			return err
 		}
 	}
-	if !cfg.Security.DataKey.IsSet() {
-		var k [32]byte
-		if _, err := rand.Read(k[:]); err != nil {
-			return err
-		}
-		cfg.Security.DataKey = config.Secret{Value: base64.StdEncoding.EncodeToString(k[:]), Source: "generated for this run"}
-	}
+	// The data key is not generated here: openDB keeps a development key
+	// beside the SQLite file (dataSealer), so ./data stays readable.
 	return nil
 }
 
@@ -122,26 +124,28 @@ func randomString(n int) (string, error) {
 	return string(b), nil
 }
 
-// receivers builds the callback crypters: one per app and one for the
-// contacts-sync tool, each with its own token and key.
-func receivers(cfg *config.Config) (map[string]*wecom.Crypter, error) {
-	out := map[string]*wecom.Crypter{}
-	add := func(name string, r config.Receiver) error {
+// receivers builds the callback receivers: one per app, with its agent id
+// (a callback whose inner AgentID differs is not dispatched), and one for
+// the contacts-sync tool (agent id 0: its callbacks carry none), each with
+// its own token and key.
+func receivers(cfg *config.Config) (map[string]handler.Receiver, error) {
+	out := map[string]handler.Receiver{}
+	add := func(name string, agentID int64, r config.Receiver) error {
 		if !r.Token.IsSet() || !r.EncodingAESKey.IsSet() {
 			return nil
 		}
-		c, err := wecom.NewCrypter(r.Token.Value, r.EncodingAESKey.Value, cfg.WeCom.CorpID)
+		c, err := wecom.NewCrypter(r.Token.Value(), r.EncodingAESKey.Value(), cfg.WeCom.CorpID)
 		if err != nil {
 			return fmt.Errorf("callback receiver %s: %w", name, err)
 		}
-		out[name] = c
+		out[name] = handler.Receiver{Crypter: c, AgentID: agentID}
 		return nil
 	}
-	if err := add("contacts", cfg.WeCom.Contacts); err != nil {
+	if err := add("contacts", 0, cfg.WeCom.Contacts); err != nil {
 		return nil, err
 	}
 	for _, a := range cfg.WeCom.Apps {
-		if err := add(a.Name, a.Receiver); err != nil {
+		if err := add(a.Name, a.AgentID, a.Receiver); err != nil {
 			return nil, err
 		}
 	}

@@ -1,5 +1,5 @@
 -- The callback inbox: every callback WeCom delivers is committed here before
--- we answer it, then a dispatcher hands it to its owner (wecom-api.md §2:
+-- we answer it, then a dispatcher hands it to its owner (docs/wecom.md §2:
 -- answer within 5 s, WeCom re-sends what it got no answer for). One row per
 -- distinct callback and receiver; re-deliveries collapse on the unique index.
 -- Timestamps are Unix milliseconds; 0 means "not set".
@@ -15,7 +15,7 @@ CREATE TABLE inbox (
     create_time     BIGINT        NOT NULL DEFAULT 0,    -- WeCom's CreateTime, Unix seconds as sent
     msg_id          VARCHAR(64)   NOT NULL DEFAULT '',   -- MsgId of messages
     event_key       VARCHAR(255)  NOT NULL DEFAULT '',   -- EventKey (or TaskId/ChangeType context), truncated: ops only
-    payload         {{BLOB}}      NOT NULL,              -- the decrypted callback XML exactly as received
+    payload         {{BLOB}}      NOT NULL,              -- the decrypted callback XML exactly as received, sealed (store/seal.go)
     state           VARCHAR(16)   NOT NULL DEFAULT 'pending', -- pending, processing, done, skipped, dead
     attempts        INT           NOT NULL DEFAULT 0,    -- claims so far; a claim counts as an attempt
     lease_owner     VARCHAR(128)  NOT NULL DEFAULT '',   -- dispatcher holding the row while processing

@@ -14,6 +14,10 @@ import (
 // here send change_contact to the contacts-sync receiver, like console
 // edits do. Every route is also an exported Go method.
 //
+// Every POST must be sent with Content-Type: application/json (415
+// otherwise) and cross-origin browser requests are refused (403), so no
+// web page can drive it (guard.go).
+//
 // Routes (JSON bodies and answers), under AdminPrefix (/sim/api/):
 //
 //	POST   reset                         Reset
@@ -21,7 +25,7 @@ import (
 //	GET    calls[?path=]                 {"calls":[Call…],"counts":{path:{errcode:n}}}
 //	GET    changes                       [Change…]
 //	GET    deliveries                    [Delivery…]
-//	POST   flush {"timeout_ms"}          WaitJobs then Flush (default 10 s)
+//	POST   flush {"timeout_ms"}          WaitJobs (runs jobs to the end) then Flush (default 10 s)
 //	GET    faults                        [Fault…]
 //	POST   faults Fault                  AddFault → {"id"}
 //	DELETE faults                        ClearFaults
@@ -30,7 +34,7 @@ import (
 //	POST   tokens/expire {"access_token"}            ExpireToken; empty: ExpireAllTokens
 //	POST   clock/advance {"seconds"}     Advance
 //	POST   jobs/pause {"paused"}         PauseJobs
-//	POST   contact-callback Receiver     SetContactCallback
+//	POST   contact-callback Receiver     SetContactCallback (403 for a URL not configured)
 //	POST   contacts/user/create|update|delete           WeCom bodies ({"userid"} for delete)
 //	POST   contacts/department/create|update|delete     ({"id"} for delete)
 //	POST   contacts/tag/create|update|delete|addtagusers|deltagusers  ({"tagid"} for delete)
@@ -179,7 +183,10 @@ func (s *Sim) adminRoutes() *http.ServeMux {
 		if !decodeAdmin(w, r, &req) {
 			return
 		}
-		s.SetContactCallback(req)
+		if err := s.SetContactCallback(req); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
 		writeJSON(w, obj{"ok": true})
 	})
 

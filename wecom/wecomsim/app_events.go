@@ -9,11 +9,9 @@ import (
 	"strconv"
 
 	"go.uber.org/zap"
-
-	"github.com/wecomapp/wecomapp/wecom"
 )
 
-// Callbacks caused by what a simulated member does in an app (wecom-api.md
+// Callbacks caused by what a simulated member does in an app (docs/wecom.md
 // §3): opening it (enter_agent) and sending it a text. Card presses are in
 // card.go.
 
@@ -86,10 +84,11 @@ func (s *Sim) enterApp(userid string, agentID int64) (*AppEventResult, chan stru
 	if !app.ReportEnter || app.CallbackURL == "" {
 		return res, nil, nil
 	}
-	ev := &wecom.Event{ToUserName: s.opts.CorpID, FromUserName: m.UserID, CreateTime: s.Now().Unix(),
-		MsgType: "event", Event: "enter_agent", AgentID: app.AgentID}
+	// enter_agent carries an empty EventKey (doc 90240).
+	ev := &wireMessage{ToUserName: cdata{s.opts.CorpID}, FromUserName: cdata{m.UserID}, CreateTime: s.Now().Unix(),
+		MsgType: cdata{"event"}, Event: cd("enter_agent"), EventKey: cd(""), AgentID: app.AgentID}
 	done := make(chan struct{})
-	res.CallbackID = s.enqueueAppEvent(app, "enter_agent", ev.XML(), func(body []byte) {
+	res.CallbackID = s.enqueueAppEvent(app, "enter_agent", ev.bytes(), func(body []byte) {
 		res.Delivered = true
 		out := s.applyPassiveReply(app, m.UserID, "", body)
 		res.Reply, res.ReplyError = out.text, out.err
@@ -120,12 +119,12 @@ func (s *Sim) SendText(ctx context.Context, userid string, agentID int64, conten
 	content = truncateBytes(content, maxTextBytes)
 	msgID := newCallbackMsgID()
 	res := &AppEventResult{MsgID: msgID}
-	s.addInbox(m.UserID, InboxItem{MsgID: msgID, AgentID: app.AgentID, From: FromMember, MsgType: wecom.MsgText,
-		Time: now, Body: mustJSON(wecom.Text{Content: content})}, nil)
-	ev := &wecom.Event{ToUserName: s.opts.CorpID, FromUserName: m.UserID, CreateTime: now.Unix(), MsgType: "text",
-		Content: content, MsgID: msgID, AgentID: app.AgentID}
+	s.addInbox(m.UserID, InboxItem{MsgID: msgID, AgentID: app.AgentID, From: FromMember, MsgType: "text",
+		Time: now, Body: mustJSON(obj{"content": content})}, nil)
+	ev := &wireMessage{ToUserName: cdata{s.opts.CorpID}, FromUserName: cdata{m.UserID}, CreateTime: now.Unix(), MsgType: cdata{"text"},
+		Content: cd(content), MsgID: msgID, AgentID: app.AgentID}
 	done := make(chan struct{})
-	res.CallbackID = s.enqueueAppEvent(app, "text", ev.XML(), func(body []byte) {
+	res.CallbackID = s.enqueueAppEvent(app, "text", ev.bytes(), func(body []byte) {
 		res.Delivered = true
 		out := s.applyPassiveReply(app, m.UserID, "", body)
 		res.Reply, res.ReplyError = out.text, out.err

@@ -10,17 +10,35 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
 )
 
-// Async batch imports (wecom-api.md §5.5): upload a CSV with media/upload,
+// Async batch imports (docs/wecom.md §5.5): upload a CSV with media/upload,
 // submit batch/syncuser|replaceuser|replaceparty → jobid, poll
 // batch/getresult, and get batch_job_result at the callback URL given in
-// the request. Jobs run one at a time on a background goroutine as the
-// contacts-sync tool (their changes are not echoed as change_contact).
-// WaitJobs waits for them; PauseJobs holds submitted jobs at status 1.
+// the request. Jobs run one at a time as the contacts-sync tool (their
+// changes are not echoed as change_contact), and they take time on the
+// simulator's clock (see JobRowsPerSecond): a client that reads the result
+// straight after submitting sees status 1 or 2, as it would on WeCom.
+// WaitJobs runs them to the end; PauseJobs holds them.
+
+// JobRowsPerSecond is how many rows of an import file the simulator works
+// through per second of its clock. A job reports status 1 (started) for
+// jobStartDelay after it was submitted, then 2 (running) with a percentage
+// in proportion to the time spent, and finishes — status 3, percentage
+// 100, the result rows, batch_job_result — ceil(rows / JobRowsPerSecond)
+// seconds later: 1,000 rows take 1 + 10 s, the full demo university's
+// 36,000 members 1 + 360 s. WeCom documents no rate; this one is slow
+// enough that a client must poll, fast enough for a local run. The rows'
+// effect on the contacts is applied at once when the job finishes (WeCom
+// applies them as it goes; the simulator's reading).
+const JobRowsPerSecond = 100
+
+// jobStartDelay is how long a submitted job stays at status 1.
+const jobStartDelay = time.Second
 
 // Job types as getresult and batch_job_result name them.
 const (
@@ -34,24 +52,33 @@ const (
 const keptJobs = 5
 
 type job struct {
-	ID         string
-	Type       string
-	Status     int // 1 started, 2 running, 3 finished
-	Total      int
-	Percentage int
-	Result     []obj
-	ErrCode    int // whole-job outcome, sent in batch_job_result
-	ErrMsg     string
-	callback   *Receiver
-	table      *csvTable
+	ID       string
+	Type     string
+	Status   int // 3 once finished; until then derived from the clock (jobStatus)
+	Total    int
+	Result   []obj
+	ErrCode  int // whole-job outcome, sent in batch_job_result
+	ErrMsg   string
+	start    time.Time // status 1 → 2 (simulator clock)
+	due      time.Time // status 2 → 3
+	finished time.Time // when it finished: due, shifted by any pause
+	callback *Receiver
+	table    *csvTable
 }
 
-// jobRunner wakes the job goroutine. paused and changed are guarded by
-// Sim.mu.
+// jobDuration is the running time of a job with n rows.
+func jobDuration(n int) time.Duration {
+	secs := (n + JobRowsPerSecond - 1) / JobRowsPerSecond
+	return time.Duration(max(secs, 1)) * time.Second
+}
+
+// jobRunner wakes the job goroutine. paused, pausedAt and changed are
+// guarded by Sim.mu.
 type jobRunner struct {
-	wake    chan struct{}
-	paused  bool
-	changed chan struct{} // closed and replaced whenever a job finishes
+	wake     chan struct{}
+	paused   bool
+	pausedAt time.Time     // simulator time the hold began; unfinished jobs are frozen there
+	changed  chan struct{} // closed and replaced whenever a job finishes or the hold ends
 }
 
 func (jr *jobRunner) init() {
@@ -66,58 +93,124 @@ func (jr *jobRunner) poke() {
 	}
 }
 
+func (jr *jobRunner) signal() {
+	close(jr.changed)
+	jr.changed = make(chan struct{})
+}
+
+// runJobs finishes jobs when their time comes. Every API call and Advance
+// also finish due jobs (advanceJobs), so what a client sees depends only on
+// the simulator's clock; this goroutine makes batch_job_result go out on
+// time when nobody calls.
 func (s *Sim) runJobs() {
 	defer s.wg.Done()
 	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.jobs.wake:
-		}
-		for {
-			s.mu.Lock()
-			var next *job
-			if !s.jobs.paused {
-				for _, j := range s.st.jobs {
-					if j.Status == 1 {
-						next = j
-						break
-					}
+		s.mu.Lock()
+		s.advanceJobs()
+		wait := time.Duration(-1)
+		if !s.jobs.paused {
+			now := s.Now()
+			for _, j := range s.st.jobs {
+				if j.Status < 3 {
+					wait = max(j.due.Sub(now), time.Millisecond)
 				}
 			}
-			if next == nil {
-				s.mu.Unlock()
-				break
+		}
+		s.mu.Unlock()
+		var timer *time.Timer
+		var fire <-chan time.Time
+		if wait >= 0 {
+			timer = time.NewTimer(wait)
+			fire = timer.C
+		}
+		select {
+		case <-s.ctx.Done():
+			if timer != nil {
+				timer.Stop()
 			}
-			s.runJob(next)
-			close(s.jobs.changed)
-			s.jobs.changed = make(chan struct{})
-			s.mu.Unlock()
+			return
+		case <-s.jobs.wake:
+		case <-fire:
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }
 
-// PauseJobs holds (true) or releases (false) batch jobs: while held,
-// submitted jobs stay at status 1 and further submissions get 302008.
-func (s *Sim) PauseJobs(paused bool) {
-	s.mu.Lock()
-	s.jobs.paused = paused
-	s.mu.Unlock()
-	if !paused {
-		s.jobs.poke()
+// advanceJobs finishes every job whose time has come. Runs under s.mu.
+func (s *Sim) advanceJobs() {
+	if s.jobs.paused {
+		return
+	}
+	now := s.Now()
+	for _, j := range s.st.jobs {
+		if j.Status < 3 && !now.Before(j.due) {
+			s.runJob(j)
+			s.jobs.signal()
+		}
 	}
 }
 
-// WaitJobs waits until no batch job is pending or running, or ctx ends.
-// With jobs paused it waits for ctx.
+// jobStatus is what getresult reports for j at now: status and percentage.
+// Runs under s.mu.
+func (s *Sim) jobStatus(j *job, now time.Time) (status, percentage int) {
+	if j.Status == 3 {
+		return 3, 100
+	}
+	if s.jobs.paused {
+		now = s.jobs.pausedAt
+	}
+	if now.Before(j.start) {
+		return 1, 0
+	}
+	pct := int(now.Sub(j.start) * 100 / j.due.Sub(j.start))
+	return 2, min(pct, 99)
+}
+
+// PauseJobs holds (true) or releases (false) batch jobs: while held, the
+// clock stops for them — a job submitted meanwhile stays at status 1, a
+// running one at its percentage — and further submissions get 302008.
+// Released, they resume where they were.
+func (s *Sim) PauseJobs(paused bool) {
+	s.mu.Lock()
+	switch {
+	case paused && !s.jobs.paused:
+		s.jobs.paused, s.jobs.pausedAt = true, s.Now()
+	case !paused && s.jobs.paused:
+		held := s.Now().Sub(s.jobs.pausedAt)
+		for _, j := range s.st.jobs {
+			if j.Status < 3 {
+				j.start, j.due = j.start.Add(held), j.due.Add(held)
+			}
+		}
+		s.jobs.paused = false
+		s.jobs.signal()
+	}
+	s.mu.Unlock()
+	s.jobs.poke()
+}
+
+// WaitJobs runs the submitted batch jobs to the end: it moves the
+// simulator's clock forward to when the last one finishes (as Advance
+// does: tokens and windows see the time pass) and returns once none is
+// pending or running, or ctx ends. With jobs paused it waits for
+// PauseJobs(false) or ctx.
 func (s *Sim) WaitJobs(ctx context.Context) error {
 	for {
 		s.mu.Lock()
 		busy := false
 		for _, j := range s.st.jobs {
-			if j.Status < 3 {
-				busy = true
+			if j.Status == 3 {
+				continue
 			}
+			if !s.jobs.paused {
+				if d := j.due.Sub(s.Now()); d > 0 {
+					s.offset.Add(int64(d))
+				}
+				s.advanceJobs()
+			}
+			busy = busy || j.Status < 3
 		}
 		changed := s.jobs.changed
 		s.mu.Unlock()
@@ -132,9 +225,8 @@ func (s *Sim) WaitJobs(ctx context.Context) error {
 	}
 }
 
-// runJob executes j under s.mu.
+// runJob executes j under s.mu and sends batch_job_result.
 func (s *Sim) runJob(j *job) {
-	j.Status = 2
 	a := actor{kind: actorContacts}
 	switch j.Type {
 	case jobSyncUser:
@@ -144,7 +236,7 @@ func (s *Sim) runJob(j *job) {
 	case jobReplaceParty:
 		s.replaceParties(a, j)
 	}
-	j.Status, j.Percentage = 3, 100
+	j.Status, j.finished = 3, j.due
 	if j.ErrCode == 0 {
 		j.ErrMsg = "ok"
 	} else {
@@ -152,9 +244,18 @@ func (s *Sim) runJob(j *job) {
 	}
 	s.log.Info("batch job finished", zap.String("jobid", j.ID), zap.String("type", j.Type),
 		zap.Int("total", j.Total), zap.Int("errcode", j.ErrCode))
+	// batch_job_result goes to the callback given with the job (doc 90980:
+	// "如填写该项则任务完成后，通过callback推送事件给企业"); without one, to the
+	// contacts-sync receiver, where the event is documented (通讯录回调通知 →
+	// 异步任务完成通知). Which of the two WeCom uses when both exist is not
+	// documented; the simulator sends to one, the job's.
+	recv := s.opts.ContactCallback
 	if j.callback != nil && j.callback.URL != "" {
+		recv = *j.callback
+	}
+	if recv.URL != "" {
 		s.enqueueCallback(outbound{
-			recv:    *j.callback,
+			recv:    recv,
 			kind:    "batch_job_result",
 			payload: s.batchJobXML(j),
 		})
@@ -199,7 +300,9 @@ func (s *Sim) submitJob(c *call, typ string) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &job{ID: "jobid_" + randomHex(16), Type: typ, Status: 1, Total: len(table.rows), table: table}
+	start := c.now.Add(jobStartDelay)
+	j := &job{ID: "jobid_" + randomHex(16), Type: typ, Status: 1, Total: len(table.rows), table: table,
+		start: start, due: start.Add(jobDuration(len(table.rows)))}
 	if hasCB {
 		j.callback = &cb
 	}
@@ -216,8 +319,9 @@ func (s *Sim) handleBatchSyncUser(c *call) (obj, error)     { return s.submitJob
 func (s *Sim) handleBatchReplaceUser(c *call) (obj, error)  { return s.submitJob(c, jobReplaceUser) }
 func (s *Sim) handleBatchReplaceParty(c *call) (obj, error) { return s.submitJob(c, jobReplaceParty) }
 
-// handleBatchGetResult: GET ?jobid= → status, type, total, percentage,
-// result (empty until finished). Unknown 40088; purged (older than the
+// handleBatchGetResult: GET ?jobid= → status (1 started, 2 running, 3
+// finished), type, total, percentage (100 when finished), result (empty
+// until finished, docs/wecom.md §5.5). Unknown 40088; purged (older than the
 // last 5) 40089. A whole-job failure such as the 45026 deletion guard shows
 // only in batch_job_result's ErrCode (inference, §5.5); getresult then has
 // status 3 and no rows.
@@ -230,11 +334,12 @@ func (s *Sim) handleBatchGetResult(c *call) (obj, error) {
 		if j.ID != id {
 			continue
 		}
+		status, pct := s.jobStatus(j, c.now)
 		result := []obj{}
-		if j.Status == 3 {
+		if status == 3 {
 			result = append(result, j.Result...)
 		}
-		return obj{"status": j.Status, "type": j.Type, "total": j.Total, "percentage": j.Percentage, "result": result}, nil
+		return obj{"status": status, "type": j.Type, "total": j.Total, "percentage": pct, "result": result}, nil
 	}
 	return nil, errf(40089, "result of job %s purged (only the last %d are kept)", id, keptJobs)
 }

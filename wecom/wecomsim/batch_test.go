@@ -2,6 +2,7 @@ package wecomsim
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -90,7 +91,9 @@ func (e *env) submit(tok, api, csv string, cb *Receiver) resp {
 func TestBatchSyncUser(t *testing.T) {
 	rc := newReceiver(t, nil)
 	sync := newReceiver(t, nil)
-	e := newEnv(t, withReceiver(sync))
+	// Legacy: the imported rows are read back through the contacts-sync
+	// secret's user/get (48009 today), mobiles and genders included.
+	e := newEnv(t, withReceiver(sync), allowCallback(rc), legacy)
 	tok := e.contacts()
 	csv := memberCSV +
 		"李华,lihua,,,,,,,,,,,,\n" + // only required columns empty: nothing changes
@@ -173,6 +176,7 @@ func TestBatchJobRules(t *testing.T) {
 		e.sim.PauseJobs(false)
 		e.flush()
 		want(t, e.submit(tok, "syncuser", row, nil), 0)
+		e.flush()
 	})
 	t.Run("unknown and purged jobs", func(t *testing.T) {
 		want(t, e.get("/cgi-bin/batch/getresult", tok, "jobid", "nope"), 40088)
@@ -218,7 +222,7 @@ func TestBatchReplaceUserGuard(t *testing.T) {
 			rc.mu.Lock()
 			rc.events = nil
 			rc.mu.Unlock()
-			e := newEnv(t)
+			e := newEnv(t, allowCallback(rc))
 			tok := e.contacts()
 			r := e.submit(tok, "replaceuser", tt.csv, &cb)
 			want(t, r, 0)
@@ -245,7 +249,7 @@ func TestBatchReplaceUserGuard(t *testing.T) {
 			keep    int
 			errcode int
 		}{{220, 45026}, {240, 0}} { // 320 members: deleting 80 (25 %) trips, 60 (18.75 %) passes
-			e := newEnv(t, func(o *Options) { o.Fixture = f })
+			e := newEnv(t, allowCallback(rc), func(o *Options) { o.Fixture = f })
 			tok := e.contacts()
 			var b strings.Builder
 			b.WriteString(memberCSV)
@@ -310,4 +314,97 @@ func TestBatchReplaceParty(t *testing.T) {
 	if d := cmp.Diff([]int64{1, 5, 6, 7, 2, 3, 4, 8, 21, 20}, ids); d != "" {
 		t.Fatalf("departments (-want +got):\n%s", d)
 	}
+}
+
+// TestBatchJobTakesTime: a job of 250 rows reports status 1 for a second,
+// then 2 for ceil(250/JobRowsPerSecond) = 3 s with a percentage that
+// follows the clock, and only then 3 with its rows and batch_job_result. A
+// client that reads the result right after submitting does not see it done.
+func TestBatchJobTakesTime(t *testing.T) {
+	rc, contacts := newReceiver(t, nil), newReceiver(t, nil)
+	e := newEnv(t, allowCallback(rc), withReceiver(contacts))
+	tok := e.contacts()
+	var b strings.Builder
+	b.WriteString(memberCSV)
+	for i := 0; i < 250; i++ {
+		fmt.Fprintf(&b, "新生,s3%04d,1390000%04d,,5,,,,,,,,,\n", i, i)
+	}
+	cb := rc.config()
+	r := e.submit(tok, "syncuser", b.String(), &cb)
+	want(t, r, 0)
+	id := r.str("jobid")
+	state := func() string {
+		t.Helper()
+		res := e.get("/cgi-bin/batch/getresult", tok, "jobid", id)
+		want(t, res, 0)
+		return fmt.Sprintf("%v/%v%%/%d rows", res["status"], res["percentage"], len(res["result"].([]any)))
+	}
+	created := func() bool {
+		for _, u := range e.sim.Snapshot().Users {
+			if u.UserID == "s30000" {
+				return true
+			}
+		}
+		return false
+	}
+	steps := []struct {
+		advance time.Duration
+		want    string
+	}{
+		{0, "1/0%/0 rows"},
+		{999 * time.Millisecond, "1/0%/0 rows"},
+		{time.Millisecond, "2/0%/0 rows"},
+		{1500 * time.Millisecond, "2/50%/0 rows"},
+		{1499 * time.Millisecond, "2/99%/0 rows"},
+	}
+	for _, st := range steps {
+		e.sim.Advance(st.advance)
+		if got := state(); got != st.want {
+			t.Fatalf("after +%v: %s, want %s", st.advance, got, st.want)
+		}
+	}
+	if err := e.sim.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rc.count() != 0 || created() {
+		t.Fatalf("before the end: %d callbacks, members created %v", rc.count(), created())
+	}
+	e.sim.Advance(time.Millisecond)
+	if got := state(); got != "3/100%/250 rows" {
+		t.Fatalf("at the end: %s", got)
+	}
+	e.flush()
+	ev := rc.got()
+	if len(ev) != 1 || ev[0].BatchJob == nil || ev[0].BatchJob.JobID != id || !created() {
+		t.Fatalf("batch_job_result %+v, members created %v", ev, created())
+	}
+	if want := testBase.Add(4 * time.Second).Unix(); ev[0].CreateTime != want {
+		t.Errorf("batch_job_result CreateTime %d, want the finishing time %d", ev[0].CreateTime, want)
+	}
+
+	t.Run("paused jobs keep their progress", func(t *testing.T) {
+		r := e.submit(tok, "syncuser", memberCSV+"李华,lihua,,,2,,,,,,,,,\n", nil)
+		want(t, r, 0)
+		id = r.str("jobid")
+		e.sim.Advance(1500 * time.Millisecond)
+		e.sim.PauseJobs(true)
+		e.sim.Advance(time.Hour)
+		if got := state(); got != "2/50%/0 rows" {
+			t.Fatalf("paused: %s", got)
+		}
+		e.sim.PauseJobs(false)
+		if got := state(); got != "2/50%/0 rows" {
+			t.Fatalf("resumed: %s", got)
+		}
+		e.sim.Advance(500 * time.Millisecond)
+		if got := state(); got != "3/100%/1 rows" {
+			t.Fatalf("resumed and due: %s", got)
+		}
+		// Submitted without a callback: batch_job_result goes to the
+		// contacts-sync receiver.
+		e.flush()
+		if ev := contacts.got(); len(ev) != 1 || ev[0].BatchJob == nil || ev[0].BatchJob.JobID != id {
+			t.Fatalf("contacts receiver got %+v", ev)
+		}
+	})
 }

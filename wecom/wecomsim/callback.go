@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,6 +92,18 @@ func (s *Sim) enqueueCallback(o outbound) int64 {
 	}
 	cb.nextID++
 	o.id = cb.nextID
+	if !s.callbackAllowed(o.recv.URL) {
+		// Not sent: the simulator only calls the receivers it was configured
+		// with, so a batch job's callback.url cannot turn it into a request
+		// forgery tool.
+		if len(cb.log) >= maxDeliveryLog {
+			cb.log = slices.Delete(cb.log, 0, len(cb.log)-maxDeliveryLog+1)
+		}
+		cb.log = append(cb.log, Delivery{ID: o.id, Attempt: 1, Time: s.Now(), URL: o.recv.URL, Kind: o.kind,
+			Error: "refused: " + ErrCallbackURL.Error(), Payload: string(o.payload)})
+		s.log.Warn("callback refused: URL is not a configured receiver", zap.String("url", o.recv.URL), zap.String("kind", o.kind))
+		return 0 // callers treat 0 as "nothing sent" and do not wait for onDone
+	}
 	q := cb.queues[o.recv.URL]
 	if q == nil {
 		q = &cbQueue{}
@@ -160,24 +173,16 @@ func (s *Sim) drain(key string) {
 // deliver POSTs one callback: 1 + CallbackRetries attempts, each bounded
 // by CallbackTimeout; HTTP 200 = delivered. Any other status is retried
 // too (doc 90238: any other status counts as failure; 90930 mentions only
-// network failures and timeouts). The same signed request is re-sent.
+// network failures and timeouts). Each attempt is signed afresh with the
+// wall-clock time and a new nonce, not the simulator clock: receivers
+// refuse timestamps far from their own clock (docs/wecom.md §2.1), and a
+// retry minutes later must still pass. The payload (CreateTime included)
+// is the same in every attempt, as WeCom's retries are.
 func (s *Sim) deliver(o *outbound) {
 	c, err := wecom.NewCrypter(o.recv.Token, o.recv.EncodingAESKey, s.opts.CorpID)
 	if err != nil {
 		s.logDelivery(Delivery{ID: o.id, Attempt: 1, Time: s.Now(), URL: o.recv.URL, Kind: o.kind, Error: "receiver config: " + err.Error(), Payload: string(o.payload)})
 		s.log.Warn("callback not sent: bad receiver config", zap.String("url", o.recv.URL), zap.Error(err))
-		return
-	}
-	ts := strconv.FormatInt(s.Now().Unix(), 10)
-	nonce := randomDigits(10)
-	body, sig, err := c.Seal(o.payload, o.agentID, ts, nonce)
-	if err != nil {
-		s.logDelivery(Delivery{ID: o.id, Attempt: 1, Time: s.Now(), URL: o.recv.URL, Kind: o.kind, Error: "seal: " + err.Error(), Payload: string(o.payload)})
-		return
-	}
-	target, err := signedURL(o.recv.URL, sig, ts, nonce)
-	if err != nil {
-		s.logDelivery(Delivery{ID: o.id, Attempt: 1, Time: s.Now(), URL: o.recv.URL, Kind: o.kind, Error: "url: " + err.Error(), Payload: string(o.payload)})
 		return
 	}
 	attempts := 1 + s.opts.CallbackRetries
@@ -186,6 +191,20 @@ func (s *Sim) deliver(o *outbound) {
 			return
 		}
 		d := Delivery{ID: o.id, Attempt: i, Time: s.Now(), URL: o.recv.URL, Kind: o.kind, Payload: string(o.payload)}
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		nonce := randomDigits(10)
+		body, sig, err := c.Seal(o.payload, o.agentID, ts, nonce)
+		if err != nil {
+			d.Error = "seal: " + err.Error()
+			s.logDelivery(d)
+			return
+		}
+		target, err := signedURL(o.recv.URL, sig, ts, nonce)
+		if err != nil {
+			d.Error = "url: " + err.Error()
+			s.logDelivery(d)
+			return
+		}
 		start := time.Now()
 		status, reply, err := s.post(target, body)
 		d.Duration = time.Since(start)
@@ -205,6 +224,49 @@ func (s *Sim) deliver(o *outbound) {
 		s.log.Warn("callback attempt failed", zap.Int64("callback", o.id), zap.String("kind", o.kind),
 			zap.String("url", o.recv.URL), zap.Int("attempt", i), zap.Int("status", status), zap.String("error", d.Error))
 	}
+}
+
+// ErrCallbackURL is returned for a callback receiver URL the simulator may
+// not send to: not the contacts receiver or an app's CallbackURL it was
+// built with, nor listed in Options.CallbackURLs.
+var ErrCallbackURL = errors.New("wecomsim: callback URL is not a configured receiver (add it to simulator.callback_urls / Options.CallbackURLs)")
+
+// callbackKey reduces a URL to what callbackAllowed compares: scheme, host
+// and path. "" for a URL that does not parse as absolute http(s).
+func callbackKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + p
+}
+
+// allowCallbacks records the receivers the simulator was built with.
+func (s *Sim) allowCallbacks() {
+	s.cbAllowed = map[string]bool{}
+	add := func(raw string) {
+		if k := callbackKey(raw); k != "" {
+			s.cbAllowed[k] = true
+		}
+	}
+	add(s.opts.ContactCallback.URL)
+	for _, a := range s.opts.Apps {
+		add(a.CallbackURL)
+	}
+	for _, u := range s.opts.CallbackURLs {
+		add(u)
+	}
+}
+
+// callbackAllowed reports whether callbacks may go to raw. The set is
+// fixed at New, so it needs no lock.
+func (s *Sim) callbackAllowed(raw string) bool {
+	k := callbackKey(raw)
+	return k != "" && s.cbAllowed[k]
 }
 
 func (s *Sim) post(target string, body []byte) (int, []byte, error) {

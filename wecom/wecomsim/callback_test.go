@@ -11,13 +11,23 @@ import (
 	"github.com/wecomapp/wecomapp/wecom"
 )
 
+// legacy selects the pre-2022 rules (Options.Legacy); tests using it say why.
+func legacy(o *Options) { o.Legacy = true }
+
 func withReceiver(rc *receiver) func(*Options) {
 	return func(o *Options) { o.ContactCallback = rc.config() }
 }
 
+// allowCallback lets the simulator send callbacks (a batch job's) to rc.
+func allowCallback(rc *receiver) func(*Options) {
+	return func(o *Options) { o.CallbackURLs = append(o.CallbackURLs, rc.config().URL) }
+}
+
 func TestChangeContactFromAdmin(t *testing.T) {
 	rc := newReceiver(t, nil)
-	e := newEnv(t, withReceiver(rc))
+	// Legacy: this pins the full pre-2022 payloads (every field, renames of
+	// departments); TestChangeContactMinimal pins today's.
+	e := newEnv(t, withReceiver(rc), legacy)
 
 	if err := e.sim.AdminCreateUser(User{UserID: "newt", Name: "新老师", Department: []int64{3}, Mobile: "13722223333", Position: "讲师", Gender: "1"}); err != nil {
 		t.Fatal(err)
@@ -100,9 +110,12 @@ func TestChangeContactFromAdmin(t *testing.T) {
 	}
 }
 
-func TestChangeContactRestricted(t *testing.T) {
+// TestChangeContactMinimal: under today's rules (the default) members carry
+// UserID and Department only, departments Id and ParentId, and a rename
+// of a department sends nothing.
+func TestChangeContactMinimal(t *testing.T) {
 	rc := newReceiver(t, nil)
-	e := newEnv(t, withReceiver(rc), func(o *Options) { o.Restricted = true })
+	e := newEnv(t, withReceiver(rc))
 	must(t, e.sim.AdminCreateUser(User{UserID: "newt", Name: "新老师", Department: []int64{3}, Mobile: "13722223333"}))
 	must(t, e.sim.AdminUpdateUser("newt", map[string]any{"name": "新名字"}))
 	must(t, e.sim.AdminUpdateUser("newt", map[string]any{"department": []int{3, 4}}))
@@ -123,7 +136,7 @@ func TestChangeContactRestricted(t *testing.T) {
 		"create_party:Id|ParentId",
 	}
 	if d := cmp.Diff(wantEvents, got); d != "" {
-		t.Fatalf("restricted events (-want +got):\n%s", d)
+		t.Fatalf("events (-want +got):\n%s", d)
 	}
 }
 
@@ -209,7 +222,9 @@ func TestCallbackRetries(t *testing.T) {
 
 func TestCallbackOrderPerReceiver(t *testing.T) {
 	rc := newReceiver(t, nil)
-	e := newEnv(t, withReceiver(rc))
+	// Legacy: the order is read from the Position each update_user carries;
+	// today's events carry no Position.
+	e := newEnv(t, withReceiver(rc), legacy)
 	for i := 1; i <= 10; i++ {
 		must(t, e.sim.AdminUpdateUser("lihua", map[string]any{"position": strings.Repeat("长", i)}))
 	}

@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +20,7 @@ import (
 	"github.com/wecomapp/wecomapp/wecom"
 )
 
-// Template cards (wecom-api.md §3, §6): validation of the card in
+// Template cards (docs/wecom.md §3, §6): validation of the card in
 // message/send, the tasks and response codes behind interactive cards,
 // message/update_template_card (doc 94888), and members pressing buttons
 // (template_card_event / template_card_menu_event callbacks whose passive
@@ -27,6 +30,236 @@ import (
 // (90313 43012 应用需配置回调url). The simulator does not refuse it — the
 // client's own tests send cards from an app without one — and a press on
 // such a card simply sends no callback.
+
+// The simulator's own template card, written from doc 90236 (message/send),
+// doc 94888 (message/update_template_card) and doc 90241 (the
+// update_template_card passive reply), not from the wecom package: a client
+// whose struct tags drift from the documented names then fails here
+// instead of agreeing with itself. The json tags are the API's names; the
+// xml tags are the passive reply's CamelCase names, where lists are
+// repeated elements. The Go field names match wecom's so the phone page
+// templates read the same either way.
+//
+// The mini-program fields of the reply XML appear as AppId/PagePath in
+// some samples and Appid/Pagepath in others; both are read (the *Alt
+// fields) and merged by Card.normalizeXML.
+type Card struct {
+	CardType              string                  `json:"card_type" xml:"CardType"`
+	Source                *CardSource             `json:"source,omitempty" xml:"Source"`
+	ActionMenu            *CardActionMenu         `json:"action_menu,omitempty" xml:"ActionMenu"`
+	TaskID                string                  `json:"task_id,omitempty" xml:"TaskId"`
+	MainTitle             *CardTitle              `json:"main_title,omitempty" xml:"MainTitle"`
+	QuoteArea             *CardQuoteArea          `json:"quote_area,omitempty" xml:"QuoteArea"`
+	EmphasisContent       *CardTitle              `json:"emphasis_content,omitempty" xml:"EmphasisContent"`
+	SubTitleText          string                  `json:"sub_title_text,omitempty" xml:"SubTitleText"`
+	HorizontalContentList []CardHorizontalContent `json:"horizontal_content_list,omitempty" xml:"HorizontalContentList"`
+	JumpList              []CardJump              `json:"jump_list,omitempty" xml:"JumpList"`
+	CardAction            *CardAction             `json:"card_action,omitempty" xml:"CardAction"`
+	ImageTextArea         *CardImageTextArea      `json:"image_text_area,omitempty" xml:"ImageTextArea"`
+	CardImage             *CardImage              `json:"card_image,omitempty" xml:"CardImage"`
+	VerticalContentList   []CardTitle             `json:"vertical_content_list,omitempty" xml:"VerticalContentList"`
+	ButtonSelection       *CardSelection          `json:"button_selection,omitempty" xml:"ButtonSelection"`
+	ButtonList            []CardButton            `json:"button_list,omitempty" xml:"ButtonList"`
+	CheckBox              *CardCheckBox           `json:"checkbox,omitempty" xml:"CheckBox"`
+	SelectList            []CardSelection         `json:"select_list,omitempty" xml:"SelectList"`
+	SubmitButton          *CardSubmitButton       `json:"submit_button,omitempty" xml:"SubmitButton"`
+	// ReplaceText is documented for update_template_card only (the text
+	// shown once the card is final).
+	ReplaceText string `json:"replace_text,omitempty" xml:"ReplaceText"`
+}
+
+// CardSource is source: icon, text and its colour (0 grey, 1 black, 2 red,
+// 3 green).
+type CardSource struct {
+	IconURL   string `json:"icon_url,omitempty" xml:"IconUrl"`
+	Desc      string `json:"desc,omitempty" xml:"Desc"`
+	DescColor int    `json:"desc_color,omitempty" xml:"DescColor"`
+}
+
+// CardActionMenu is action_menu, the "…" menu.
+type CardActionMenu struct {
+	Desc       string           `json:"desc,omitempty" xml:"Desc"`
+	ActionList []CardMenuAction `json:"action_list" xml:"ActionList"`
+}
+
+// CardMenuAction is one action_menu.action_list entry.
+type CardMenuAction struct {
+	Text string `json:"text" xml:"Text"`
+	Key  string `json:"key" xml:"Key"`
+}
+
+// CardTitle is main_title, emphasis_content and each
+// vertical_content_list entry.
+type CardTitle struct {
+	Title string `json:"title,omitempty" xml:"Title"`
+	Desc  string `json:"desc,omitempty" xml:"Desc"`
+}
+
+// CardQuoteArea is quote_area.
+type CardQuoteArea struct {
+	Type        int    `json:"type,omitempty" xml:"Type"`
+	URL         string `json:"url,omitempty" xml:"Url"`
+	AppID       string `json:"appid,omitempty" xml:"AppId"`
+	PagePath    string `json:"pagepath,omitempty" xml:"PagePath"`
+	Title       string `json:"title,omitempty" xml:"Title"`
+	QuoteText   string `json:"quote_text,omitempty" xml:"QuoteText"`
+	AppIDAlt    string `json:"-" xml:"Appid"`
+	PagePathAlt string `json:"-" xml:"Pagepath"`
+}
+
+// CardHorizontalContent is one horizontal_content_list line (type 0 text,
+// 1 url, 2 attachment, 3 member).
+type CardHorizontalContent struct {
+	Type       int    `json:"type,omitempty" xml:"Type"`
+	KeyName    string `json:"keyname" xml:"KeyName"`
+	Value      string `json:"value,omitempty" xml:"Value"`
+	URL        string `json:"url,omitempty" xml:"Url"`
+	MediaID    string `json:"media_id,omitempty" xml:"MediaId"`
+	UserID     string `json:"userid,omitempty" xml:"UserId"`
+	KeyNameAlt string `json:"-" xml:"Keyname"`
+	UserIDAlt  string `json:"-" xml:"Userid"`
+}
+
+// CardJump is one jump_list entry.
+type CardJump struct {
+	Type        int    `json:"type,omitempty" xml:"Type"`
+	Title       string `json:"title" xml:"Title"`
+	URL         string `json:"url,omitempty" xml:"Url"`
+	AppID       string `json:"appid,omitempty" xml:"AppId"`
+	PagePath    string `json:"pagepath,omitempty" xml:"PagePath"`
+	AppIDAlt    string `json:"-" xml:"Appid"`
+	PagePathAlt string `json:"-" xml:"Pagepath"`
+}
+
+// CardAction is card_action (type 1 url, 2 mini program).
+type CardAction struct {
+	Type        int    `json:"type" xml:"Type"`
+	URL         string `json:"url,omitempty" xml:"Url"`
+	AppID       string `json:"appid,omitempty" xml:"AppId"`
+	PagePath    string `json:"pagepath,omitempty" xml:"PagePath"`
+	AppIDAlt    string `json:"-" xml:"Appid"`
+	PagePathAlt string `json:"-" xml:"Pagepath"`
+}
+
+// CardImageTextArea is news_notice's image_text_area.
+type CardImageTextArea struct {
+	Type        int    `json:"type,omitempty" xml:"Type"`
+	URL         string `json:"url,omitempty" xml:"Url"`
+	AppID       string `json:"appid,omitempty" xml:"AppId"`
+	PagePath    string `json:"pagepath,omitempty" xml:"PagePath"`
+	Title       string `json:"title,omitempty" xml:"Title"`
+	Desc        string `json:"desc,omitempty" xml:"Desc"`
+	ImageURL    string `json:"image_url" xml:"ImageUrl"`
+	AppIDAlt    string `json:"-" xml:"Appid"`
+	PagePathAlt string `json:"-" xml:"Pagepath"`
+}
+
+// CardImage is news_notice's card_image.
+type CardImage struct {
+	URL         string  `json:"url" xml:"Url"`
+	AspectRatio float64 `json:"aspect_ratio,omitempty" xml:"AspectRatio"`
+}
+
+// CardSelection is button_selection and each select_list entry.
+type CardSelection struct {
+	QuestionKey string       `json:"question_key" xml:"QuestionKey"`
+	Title       string       `json:"title,omitempty" xml:"Title"`
+	OptionList  []CardOption `json:"option_list" xml:"OptionList"`
+	SelectedID  string       `json:"selected_id,omitempty" xml:"SelectedId"`
+	// Disable is documented for update_template_card.
+	Disable bool `json:"disable,omitempty" xml:"Disable"`
+}
+
+// CardOption is one option_list entry; is_checked belongs to checkbox.
+type CardOption struct {
+	ID        string `json:"id" xml:"Id"`
+	Text      string `json:"text" xml:"Text"`
+	IsChecked bool   `json:"is_checked,omitempty" xml:"IsChecked"`
+}
+
+// CardButton is one button_list entry (type 0 callback, 1 url; style 1..4).
+type CardButton struct {
+	Type  int    `json:"type,omitempty" xml:"Type"`
+	Text  string `json:"text" xml:"Text"`
+	Style int    `json:"style,omitempty" xml:"Style"`
+	Key   string `json:"key,omitempty" xml:"Key"`
+	URL   string `json:"url,omitempty" xml:"Url"`
+}
+
+// CardCheckBox is vote_interaction's checkbox (mode 0 single, 1 multiple).
+type CardCheckBox struct {
+	QuestionKey string       `json:"question_key" xml:"QuestionKey"`
+	OptionList  []CardOption `json:"option_list" xml:"OptionList"`
+	Disable     bool         `json:"disable,omitempty" xml:"Disable"`
+	Mode        int          `json:"mode,omitempty" xml:"Mode"`
+}
+
+// CardSubmitButton is submit_button.
+type CardSubmitButton struct {
+	Text string `json:"text" xml:"Text"`
+	Key  string `json:"key" xml:"Key"`
+}
+
+// SelectedItem is a member's answer to one question of a card, as the
+// template_card_event carries it.
+type SelectedItem struct {
+	QuestionKey string
+	OptionIDs   []string
+}
+
+// normalizeXML folds the alternative spellings of a reply card into the
+// documented fields.
+func (c *Card) normalizeXML() {
+	pick := func(a *string, alt string) {
+		if *a == "" {
+			*a = alt
+		}
+	}
+	if q := c.QuoteArea; q != nil {
+		pick(&q.AppID, q.AppIDAlt)
+		pick(&q.PagePath, q.PagePathAlt)
+		q.AppIDAlt, q.PagePathAlt = "", ""
+	}
+	for i := range c.HorizontalContentList {
+		h := &c.HorizontalContentList[i]
+		pick(&h.KeyName, h.KeyNameAlt)
+		pick(&h.UserID, h.UserIDAlt)
+		h.KeyNameAlt, h.UserIDAlt = "", ""
+	}
+	for i := range c.JumpList {
+		j := &c.JumpList[i]
+		pick(&j.AppID, j.AppIDAlt)
+		pick(&j.PagePath, j.PagePathAlt)
+		j.AppIDAlt, j.PagePathAlt = "", ""
+	}
+	if a := c.CardAction; a != nil {
+		pick(&a.AppID, a.AppIDAlt)
+		pick(&a.PagePath, a.PagePathAlt)
+		a.AppIDAlt, a.PagePathAlt = "", ""
+	}
+	if a := c.ImageTextArea; a != nil {
+		pick(&a.AppID, a.AppIDAlt)
+		pick(&a.PagePath, a.PagePathAlt)
+		a.AppIDAlt, a.PagePathAlt = "", ""
+	}
+}
+
+// cardKeys are the documented top-level keys of each card type in
+// message/send (doc 90236). update_template_card (doc 94888) adds
+// replace_text to the interactive types; the simulator also accepts it on
+// the notice types there, whose update samples omit it. A key outside the
+// card's list is refused (40058) even when another card type has it: the
+// real client would not show it, so a product sending it has a bug.
+var cardKeys = map[string][]string{
+	"text_notice": {"card_type", "source", "action_menu", "task_id", "main_title", "quote_area", "emphasis_content",
+		"sub_title_text", "horizontal_content_list", "jump_list", "card_action"},
+	"news_notice": {"card_type", "source", "action_menu", "task_id", "main_title", "quote_area", "image_text_area",
+		"card_image", "vertical_content_list", "horizontal_content_list", "jump_list", "card_action"},
+	"button_interaction": {"card_type", "source", "action_menu", "task_id", "main_title", "quote_area", "sub_title_text",
+		"horizontal_content_list", "card_action", "button_selection", "button_list"},
+	"vote_interaction":     {"card_type", "source", "task_id", "main_title", "checkbox", "submit_button"},
+	"multiple_interaction": {"card_type", "source", "task_id", "main_title", "select_list", "submit_button"},
+}
 
 // ResponseCodeTTL is how long a response_code (from message/send or from a
 // card callback) may be used — once — for message/update_template_card.
@@ -87,14 +320,14 @@ func (s *Sim) newResponseCode(agentID int64, msgID, userid string, now time.Time
 // update_template_card's button form.
 func interactiveCard(t string) bool {
 	switch t {
-	case wecom.CardButtonInteraction, wecom.CardVoteInteraction, wecom.CardMultipleInteraction:
+	case cardButtonInteraction, cardVoteInteraction, cardMultipleInteraction:
 		return true
 	}
 	return false
 }
 
 func validCardType(t string) bool {
-	return interactiveCard(t) || t == wecom.CardTextNotice || t == wecom.CardNewsNotice
+	return interactiveCard(t) || t == cardTextNotice || t == cardNewsNotice
 }
 
 // validTaskID: 1..128 bytes of [0-9A-Za-z_-@].
@@ -111,15 +344,42 @@ func validTaskID(id string) bool {
 	return true
 }
 
-func cloneCard(c *wecom.TemplateCard) *wecom.TemplateCard {
+func cloneCard(c *Card) *Card {
 	if c == nil {
 		return nil
 	}
-	var out wecom.TemplateCard
+	var out Card
 	if err := json.Unmarshal(mustJSON(c), &out); err != nil {
 		panic(err)
 	}
 	return &out
+}
+
+// Template card types (card_type).
+const (
+	cardTextNotice          = "text_notice"
+	cardNewsNotice          = "news_notice"
+	cardButtonInteraction   = "button_interaction"
+	cardVoteInteraction     = "vote_interaction"
+	cardMultipleInteraction = "multiple_interaction"
+)
+
+// checkCardKeys refuses keys the card's type does not document (40058):
+// first the top level against cardKeys (update_template_card adds
+// replace_text), then every nested object against the simulator's own
+// structs. The card_type has already been checked.
+func checkCardKeys(cardType string, raw json.RawMessage, forSend bool) error {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	allowed := cardKeys[cardType]
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(allowed, k) && (forSend || k != "replace_text") {
+			return errf(40058, "template_card.%s is not a documented key of a %s card", k, cardType)
+		}
+	}
+	return checkKeys("template_card", raw, reflect.TypeFor[Card]())
 }
 
 // validateCard decodes and checks a template_card. forSend adds the rules
@@ -130,18 +390,29 @@ func cloneCard(c *wecom.TemplateCard) *wecom.TemplateCard {
 // 42036/42042/42047 list lengths, 42037 option_list length, 42038/42039
 // button text/key, 42040/42041 option id/text, 42043 question_key, 42044
 // card_image, 42045 card_action, 42046/42049 submit_button key/text, 42050
-// member userid, 42051 duplicate menu key; everything else 40058.
+// member userid, 42051 duplicate menu key; a key the card type does not
+// document (checkCardKeys) and everything else 40058.
 //
 // Button keys use 42039 (Template_Card.button_list.key 缺失或不合法) for a
 // missing, over-long or repeated key: 42017–42020 are the codes of the
 // older task cards (任务卡片) and are not used for template cards here.
-func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*wecom.TemplateCard, error) {
-	var c wecom.TemplateCard
-	if err := json.Unmarshal(raw, &c); err != nil {
+func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*Card, error) {
+	var head struct {
+		CardType json.RawMessage `json:"card_type"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
 		return nil, errf(40058, "template_card: %v", err)
 	}
-	if !validCardType(c.CardType) {
-		return nil, errf(42031, "card_type %q", c.CardType)
+	var cardType string
+	if len(head.CardType) > 0 && json.Unmarshal(head.CardType, &cardType) != nil || !validCardType(cardType) {
+		return nil, errf(42031, "card_type %s", head.CardType)
+	}
+	if err := checkCardKeys(cardType, raw, forSend); err != nil {
+		return nil, err
+	}
+	var c Card
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, errf(40058, "template_card: %v", err)
 	}
 	interactive := interactiveCard(c.CardType)
 	if forSend && (interactive || c.ActionMenu != nil) && c.TaskID == "" {
@@ -168,7 +439,7 @@ func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*wecom.TemplateCa
 			keys[a.Key] = true
 		}
 	}
-	if c.CardType == wecom.CardTextNotice && (c.MainTitle == nil || c.MainTitle.Title == "") && c.SubTitleText == "" {
+	if c.CardType == cardTextNotice && (c.MainTitle == nil || c.MainTitle.Title == "") && c.SubTitleText == "" {
 		return nil, errf(40058, "text_notice needs main_title.title or sub_title_text")
 	}
 	if q := c.QuoteArea; q != nil {
@@ -204,7 +475,7 @@ func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*wecom.TemplateCa
 			return nil, err
 		}
 	}
-	notice := c.CardType == wecom.CardTextNotice || c.CardType == wecom.CardNewsNotice
+	notice := c.CardType == cardTextNotice || c.CardType == cardNewsNotice
 	if a := c.CardAction; a != nil || notice {
 		if a == nil || notice && a.Type != 1 && a.Type != 2 {
 			return nil, errf(42045, "%s needs card_action of type 1 (url) or 2 (mini program)", c.CardType)
@@ -214,7 +485,7 @@ func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*wecom.TemplateCa
 		}
 	}
 	switch c.CardType {
-	case wecom.CardNewsNotice:
+	case cardNewsNotice:
 		if c.CardImage == nil && c.ImageTextArea == nil {
 			return nil, errf(42044, "news_notice needs card_image or image_text_area")
 		}
@@ -243,9 +514,12 @@ func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*wecom.TemplateCa
 			}
 		}
 
-	case wecom.CardButtonInteraction:
+	case cardButtonInteraction:
 		if bs := c.ButtonSelection; bs != nil {
 			if err := checkSelection("button_selection", bs, maxSelectOptions); err != nil {
+				return nil, err
+			}
+			if err := noChecked("button_selection", bs); err != nil {
 				return nil, err
 			}
 		}
@@ -275,12 +549,12 @@ func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*wecom.TemplateCa
 			}
 		}
 
-	case wecom.CardVoteInteraction:
+	case cardVoteInteraction:
 		cb := c.CheckBox
 		if cb == nil {
 			return nil, errf(42043, "vote_interaction needs checkbox")
 		}
-		sel := &wecom.CardSelection{QuestionKey: cb.QuestionKey, OptionList: cb.OptionList}
+		sel := &CardSelection{QuestionKey: cb.QuestionKey, OptionList: cb.OptionList}
 		if err := checkSelection("checkbox", sel, maxCheckboxOptions); err != nil {
 			return nil, err
 		}
@@ -300,7 +574,7 @@ func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*wecom.TemplateCa
 			return nil, err
 		}
 
-	case wecom.CardMultipleInteraction:
+	case cardMultipleInteraction:
 		if n := len(c.SelectList); n == 0 || n > maxSelectQuestions {
 			return nil, errf(42047, "select_list has %d items, want 1..%d", n, maxSelectQuestions)
 		}
@@ -308,6 +582,9 @@ func (s *Sim) validateCard(raw json.RawMessage, forSend bool) (*wecom.TemplateCa
 		for i := range c.SelectList {
 			sl := &c.SelectList[i]
 			if err := checkSelection(fmt.Sprintf("select_list[%d]", i), sl, maxSelectOptions); err != nil {
+				return nil, err
+			}
+			if err := noChecked(fmt.Sprintf("select_list[%d]", i), sl); err != nil {
 				return nil, err
 			}
 			if qs[sl.QuestionKey] {
@@ -344,7 +621,7 @@ func checkLink(field string, typ int, u, appID string) error {
 	return nil
 }
 
-func checkSelection(field string, s *wecom.CardSelection, maxOptions int) error {
+func checkSelection(field string, s *CardSelection, maxOptions int) error {
 	if s.QuestionKey == "" || len(s.QuestionKey) > maxKeyBytes {
 		return errf(42043, "%s.question_key missing or longer than %d bytes", field, maxKeyBytes)
 	}
@@ -367,7 +644,19 @@ func checkSelection(field string, s *wecom.CardSelection, maxOptions int) error 
 	return nil
 }
 
-func checkSubmit(b *wecom.CardSubmitButton) error {
+// noChecked refuses is_checked on a drop-down option: the key is
+// documented for checkbox options only (preselection is selected_id). The
+// options share one type, so only a true value is seen.
+func noChecked(field string, s *CardSelection) error {
+	for i, o := range s.OptionList {
+		if o.IsChecked {
+			return errf(40058, "%s.option_list[%d].is_checked is not a documented key (use selected_id)", field, i)
+		}
+	}
+	return nil
+}
+
+func checkSubmit(b *CardSubmitButton) error {
 	switch {
 	case b == nil || b.Text == "":
 		return errf(42049, "submit_button.text missing")
@@ -378,7 +667,8 @@ func checkSubmit(b *wecom.CardSubmitButton) error {
 }
 
 // handleUpdateTemplateCard: POST /cgi-bin/message/update_template_card.
-// agentid as in message/send (41011, 40056, 301002); response_code missing
+// agentid as in message/send (41011, 40056, 301002); a key doc 94888 does
+// not document, at the top, in button or in the card: 40058; response_code missing
 // 40058, unknown, used or older than 72 h 60140, issued to another app
 // 42015; targets: userids >1000 40032, partyids >100 82002, tagids >100
 // 82003, none at all 82001 (unconfirmed: the doc names no code); exactly
@@ -397,6 +687,11 @@ func (s *Sim) handleUpdateTemplateCard(c *call) (obj, error) {
 	app, err := s.agentOf(c, f)
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		if !updateKeys[k] {
+			return nil, errf(40058, "%q is not a documented key of message/update_template_card", k)
+		}
 	}
 	rc, _, err := f.str("response_code")
 	if err != nil {
@@ -451,11 +746,9 @@ func (s *Sim) handleUpdateTemplateCard(c *call) (obj, error) {
 		return nil, errf(40058, "want exactly one of button and template_card")
 	}
 	var replaceName string
-	var newCard *wecom.TemplateCard
+	var newCard *Card
 	if hasButton {
-		var b struct {
-			ReplaceName string `json:"replace_name"`
-		}
+		var b updateButton
 		if err := decodeBody("button", f["button"], &b); err != nil {
 			return nil, err
 		}
@@ -545,9 +838,21 @@ func (s *Sim) handleUpdateTemplateCard(c *call) (obj, error) {
 	return obj{"invaliduser": invalid}, nil
 }
 
+// updateKeys are update_template_card's documented top-level keys (doc
+// 94888); enable_id_trans is accepted without effect, as in message/send.
+var updateKeys = map[string]bool{
+	"userids": true, "partyids": true, "tagids": true, "atall": true, "agentid": true, "response_code": true,
+	"enable_id_trans": true, "button": true, "template_card": true,
+}
+
+// updateButton is update_template_card's button form.
+type updateButton struct {
+	ReplaceName string `json:"replace_name"`
+}
+
 // replaceCard puts a new card in one member's copy. A card with
 // replace_text is final; one without can be pressed again.
-func (s *Sim) replaceCard(e *inboxEntry, card *wecom.TemplateCard, by string, now time.Time) {
+func (s *Sim) replaceCard(e *inboxEntry, card *Card, by string, now time.Time) {
 	e.Card = cloneCard(card)
 	prev := e.CardState
 	cs := &CardState{Actioned: card.ReplaceText != "", UpdatedBy: by, UpdatedAt: now}
@@ -612,7 +917,7 @@ var ErrNotPressable = errors.New("wecomsim: nothing to press")
 // actioned ignores further presses (Ignored, no callback) — menu items
 // stay available. PressCardButton waits for the delivery to finish or ctx
 // to end.
-func (s *Sim) PressCardButton(ctx context.Context, userid, msgid, key string, selected []wecom.SelectedItem) (*PressResult, error) {
+func (s *Sim) PressCardButton(ctx context.Context, userid, msgid, key string, selected []SelectedItem) (*PressResult, error) {
 	s.mu.Lock()
 	m := s.st.user(userid)
 	if m == nil {
@@ -630,8 +935,8 @@ func (s *Sim) PressCardButton(ctx context.Context, userid, msgid, key string, se
 	}
 	card := e.Card
 	res := &PressResult{Event: "template_card_event"}
-	menu := card.ActionMenu != nil && slices.ContainsFunc(card.ActionMenu.ActionList, func(a wecom.CardMenuAction) bool { return a.Key == key })
-	var items []wecom.SelectedItem
+	menu := card.ActionMenu != nil && slices.ContainsFunc(card.ActionMenu.ActionList, func(a CardMenuAction) bool { return a.Key == key })
+	var items []SelectedItem
 	if menu {
 		res.Event = "template_card_menu_event"
 	} else {
@@ -659,12 +964,27 @@ func (s *Sim) PressCardButton(ctx context.Context, userid, msgid, key string, se
 		e.CardState.PressedKey = key
 		e.CardState.Selected = cloneSelected(items)
 	}
-	ev := &wecom.Event{ToUserName: s.opts.CorpID, FromUserName: m.UserID, CreateTime: now.Unix(), MsgType: "event",
-		Event: res.Event, EventKey: key, TaskID: card.TaskID, CardType: card.CardType, ResponseCode: code,
-		AgentID: app.AgentID, SelectedItems: items}
+	ev := cardEventXML{ToUserName: cardText{s.opts.CorpID}, FromUserName: cardText{m.UserID}, CreateTime: now.Unix(),
+		MsgType: cardText{"event"}, Event: cardText{res.Event}, EventKey: cardText{key}, TaskID: cardText{card.TaskID},
+		CardType: cardText{card.CardType}, ResponseCode: cardText{code}, AgentID: app.AgentID}
+	if len(items) > 0 {
+		ev.SelectedItems = &selectedItemsXML{}
+		for _, it := range items {
+			x := selectedItemXML{QuestionKey: cardText{it.QuestionKey}}
+			for _, o := range it.OptionIDs {
+				x.OptionIDs = append(x.OptionIDs, cardText{o})
+			}
+			ev.SelectedItems.Items = append(ev.SelectedItems.Items, x)
+		}
+	}
+	payload, err := xml.Marshal(ev)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("wecomsim: build %s for %s: %w", res.Event, m.UserID, err)
+	}
 	done := make(chan struct{})
 	var reply replyOutcome
-	res.CallbackID = s.enqueueAppEvent(app, res.Event, ev.XML(), func(body []byte) {
+	res.CallbackID = s.enqueueAppEvent(app, res.Event, payload, func(body []byte) {
 		res.Delivered = true
 		reply = s.applyPassiveReply(app, m.UserID, msgid, body)
 	}, func() { close(done) })
@@ -684,6 +1004,75 @@ func (s *Sim) PressCardButton(ctx context.Context, userid, msgid, key string, se
 	}
 	s.mu.Unlock()
 	return res, nil
+}
+
+// cardText is a string element written as CDATA, as WeCom writes strings.
+type cardText struct {
+	Text string `xml:",cdata"`
+}
+
+// cardEventXML is the plaintext of a template_card_event or
+// template_card_menu_event callback (doc 90240), elements in the
+// documented order. The simulator builds it with encoding/xml rather than
+// the product's writer, so a mistake there cannot hide behind a matching
+// mistake here.
+type cardEventXML struct {
+	XMLName       xml.Name          `xml:"xml"`
+	ToUserName    cardText          `xml:"ToUserName"`
+	FromUserName  cardText          `xml:"FromUserName"`
+	CreateTime    int64             `xml:"CreateTime"`
+	MsgType       cardText          `xml:"MsgType"`
+	Event         cardText          `xml:"Event"`
+	EventKey      cardText          `xml:"EventKey"`
+	TaskID        cardText          `xml:"TaskId"`
+	CardType      cardText          `xml:"CardType"`
+	ResponseCode  cardText          `xml:"ResponseCode"`
+	AgentID       int64             `xml:"AgentID"`
+	SelectedItems *selectedItemsXML `xml:"SelectedItems,omitempty"`
+}
+
+type selectedItemsXML struct {
+	Items []selectedItemXML `xml:"SelectedItem"`
+}
+
+type selectedItemXML struct {
+	QuestionKey cardText   `xml:"QuestionKey"`
+	OptionIDs   []cardText `xml:"OptionIds>OptionId"`
+}
+
+// passiveReplyXML is a passive reply as doc 90241 documents it: text
+// (Content), update_button (Button/ReplaceName) and update_template_card
+// (TemplateCard, the card in CamelCase with repeated list elements).
+type passiveReplyXML struct {
+	XMLName      xml.Name `xml:"xml"`
+	ToUserName   string   `xml:"ToUserName"`
+	FromUserName string   `xml:"FromUserName"`
+	CreateTime   int64    `xml:"CreateTime"`
+	MsgType      string   `xml:"MsgType"`
+	Content      string   `xml:"Content"`
+	Button       *struct {
+		ReplaceName string `xml:"ReplaceName"`
+	} `xml:"Button"`
+	TemplateCard *Card `xml:"TemplateCard"`
+}
+
+// Passive reply MsgTypes the simulator applies.
+const (
+	replyText               = "text"
+	replyUpdateButton       = "update_button"
+	replyUpdateTemplateCard = "update_template_card"
+)
+
+// parsePassiveReply reads a decrypted passive reply.
+func parsePassiveReply(plain []byte) (*passiveReplyXML, error) {
+	var r passiveReplyXML
+	if err := xml.Unmarshal(plain, &r); err != nil {
+		return nil, fmt.Errorf("parse passive reply: %w", err)
+	}
+	if r.TemplateCard != nil {
+		r.TemplateCard.normalizeXML()
+	}
+	return &r, nil
 }
 
 // waitDone waits for a callback's delivery to end.
@@ -717,25 +1106,25 @@ func (s *Sim) enqueueAppEvent(app *App, kind string, payload []byte, onReply fun
 
 // pressAnswers checks key against the card and builds SelectedItems:
 // the caller's answers, else the card's preselection.
-func pressAnswers(card *wecom.TemplateCard, key string, selected []wecom.SelectedItem) ([]wecom.SelectedItem, error) {
+func pressAnswers(card *Card, key string, selected []SelectedItem) ([]SelectedItem, error) {
 	given := map[string][]string{}
 	for _, s := range selected {
 		given[s.QuestionKey] = s.OptionIDs
 	}
-	answer := func(sel *wecom.CardSelection, multi bool, preset []string) (wecom.SelectedItem, error) {
+	answer := func(sel *CardSelection, multi bool, preset []string) (SelectedItem, error) {
 		ids, ok := given[sel.QuestionKey]
 		if !ok {
 			ids = preset
 		}
 		for _, id := range ids {
-			if !slices.ContainsFunc(sel.OptionList, func(o wecom.CardOption) bool { return o.ID == id }) {
-				return wecom.SelectedItem{}, fmt.Errorf("%w: %q is not an option of question %q", ErrNotPressable, id, sel.QuestionKey)
+			if !slices.ContainsFunc(sel.OptionList, func(o CardOption) bool { return o.ID == id }) {
+				return SelectedItem{}, fmt.Errorf("%w: %q is not an option of question %q", ErrNotPressable, id, sel.QuestionKey)
 			}
 		}
 		if len(ids) > 1 && !multi {
-			return wecom.SelectedItem{}, fmt.Errorf("%w: question %q takes one option", ErrNotPressable, sel.QuestionKey)
+			return SelectedItem{}, fmt.Errorf("%w: question %q takes one option", ErrNotPressable, sel.QuestionKey)
 		}
-		return wecom.SelectedItem{QuestionKey: sel.QuestionKey, OptionIDs: slices.Clone(ids)}, nil
+		return SelectedItem{QuestionKey: sel.QuestionKey, OptionIDs: slices.Clone(ids)}, nil
 	}
 	one := func(id string) []string {
 		if id == "" {
@@ -744,8 +1133,8 @@ func pressAnswers(card *wecom.TemplateCard, key string, selected []wecom.Selecte
 		return []string{id}
 	}
 	switch card.CardType {
-	case wecom.CardButtonInteraction:
-		if !slices.ContainsFunc(card.ButtonList, func(b wecom.CardButton) bool { return b.Type == 0 && b.Key == key }) {
+	case cardButtonInteraction:
+		if !slices.ContainsFunc(card.ButtonList, func(b CardButton) bool { return b.Type == 0 && b.Key == key }) {
 			return nil, fmt.Errorf("%w: %q is not a callback button of this card", ErrNotPressable, key)
 		}
 		if bs := card.ButtonSelection; bs != nil {
@@ -753,10 +1142,10 @@ func pressAnswers(card *wecom.TemplateCard, key string, selected []wecom.Selecte
 			if err != nil {
 				return nil, err
 			}
-			return []wecom.SelectedItem{it}, nil
+			return []SelectedItem{it}, nil
 		}
 		return nil, nil
-	case wecom.CardVoteInteraction:
+	case cardVoteInteraction:
 		if card.SubmitButton == nil || card.SubmitButton.Key != key {
 			return nil, fmt.Errorf("%w: %q is not the submit button", ErrNotPressable, key)
 		}
@@ -767,19 +1156,19 @@ func pressAnswers(card *wecom.TemplateCard, key string, selected []wecom.Selecte
 				preset = append(preset, o.ID)
 			}
 		}
-		it, err := answer(&wecom.CardSelection{QuestionKey: cb.QuestionKey, OptionList: cb.OptionList}, cb.Mode == 1, preset)
+		it, err := answer(&CardSelection{QuestionKey: cb.QuestionKey, OptionList: cb.OptionList}, cb.Mode == 1, preset)
 		if err != nil {
 			return nil, err
 		}
 		if len(it.OptionIDs) == 0 {
 			return nil, fmt.Errorf("%w: choose an option first", ErrNotPressable)
 		}
-		return []wecom.SelectedItem{it}, nil
-	case wecom.CardMultipleInteraction:
+		return []SelectedItem{it}, nil
+	case cardMultipleInteraction:
 		if card.SubmitButton == nil || card.SubmitButton.Key != key {
 			return nil, fmt.Errorf("%w: %q is not the submit button", ErrNotPressable, key)
 		}
-		var out []wecom.SelectedItem
+		var out []SelectedItem
 		for i := range card.SelectList {
 			sl := &card.SelectList[i]
 			it, err := answer(sl, false, one(sl.SelectedID))
@@ -823,7 +1212,7 @@ func (s *Sim) applyPassiveReply(app *App, userid, msgid string, body []byte) rep
 		s.log.Warn("passive reply not understood", zap.Int64("agent_id", app.AgentID), zap.String("userid", userid), zap.Error(err))
 		return replyOutcome{err: "open reply: " + err.Error()}
 	}
-	r, err := wecom.ParseReply(plain)
+	r, err := parsePassiveReply(plain)
 	if err != nil {
 		return replyOutcome{err: err.Error()}
 	}
@@ -831,22 +1220,22 @@ func (s *Sim) applyPassiveReply(app *App, userid, msgid string, body []byte) rep
 	defer s.mu.Unlock()
 	now := s.Now()
 	switch r.MsgType {
-	case wecom.ReplyText:
+	case replyText:
 		if r.Content == "" {
 			return replyOutcome{err: "empty text reply"}
 		}
-		s.addInbox(userid, InboxItem{AgentID: app.AgentID, From: FromApp, MsgType: wecom.MsgText, Time: now, Reply: true,
-			Body: mustJSON(wecom.Text{Content: truncateBytes(r.Content, maxTextBytes)})}, nil)
-	case wecom.ReplyUpdateButton, wecom.ReplyUpdateTemplateCard:
+		s.addInbox(userid, InboxItem{AgentID: app.AgentID, From: FromApp, MsgType: msgText, Time: now, Reply: true,
+			Body: mustJSON(textBody{Content: truncateBytes(r.Content, maxTextBytes)})}, nil)
+	case replyUpdateButton, replyUpdateTemplateCard:
 		e := s.st.entryFor(userid, msgid)
 		if e == nil || e.Card == nil {
 			return replyOutcome{err: r.MsgType + " answers no card"}
 		}
-		if r.MsgType == wecom.ReplyUpdateButton {
-			if !interactiveCard(e.Card.CardType) || r.ReplaceName == "" {
+		if r.MsgType == replyUpdateButton {
+			if !interactiveCard(e.Card.CardType) || r.Button == nil || r.Button.ReplaceName == "" {
 				return replyOutcome{err: "update_button needs ReplaceName and a button/vote/multiple card"}
 			}
-			s.relabelButtons(e, r.ReplaceName, passiveReplyUpdated, now)
+			s.relabelButtons(e, r.Button.ReplaceName, passiveReplyUpdated, now)
 		} else {
 			if r.TemplateCard == nil || !validCardType(r.TemplateCard.CardType) {
 				return replyOutcome{err: "update_template_card without a valid TemplateCard"}

@@ -1,8 +1,14 @@
 package wecomsim
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,17 +258,17 @@ func TestPressSelections(t *testing.T) {
 	if _, err := e.sim.PressCardButton(ctx, "lihua", vote.str("msgid"), "approve", nil); !errors.Is(err, ErrNotPressable) {
 		t.Errorf("vote with a non-submit key: %v", err)
 	}
-	if _, err := e.sim.PressCardButton(ctx, "lihua", vote.str("msgid"), "submit", []wecom.SelectedItem{{QuestionKey: "q1", OptionIDs: []string{"z"}}}); !errors.Is(err, ErrNotPressable) {
+	if _, err := e.sim.PressCardButton(ctx, "lihua", vote.str("msgid"), "submit", []SelectedItem{{QuestionKey: "q1", OptionIDs: []string{"z"}}}); !errors.Is(err, ErrNotPressable) {
 		t.Errorf("vote with an unknown option: %v", err)
 	}
-	if _, err := e.sim.PressCardButton(ctx, "lihua", vote.str("msgid"), "submit", []wecom.SelectedItem{{QuestionKey: "q1", OptionIDs: []string{"a", "c"}}}); err != nil {
+	if _, err := e.sim.PressCardButton(ctx, "lihua", vote.str("msgid"), "submit", []SelectedItem{{QuestionKey: "q1", OptionIDs: []string{"a", "c"}}}); err != nil {
 		t.Fatal(err)
 	}
 	// Multiple: c2 must be answered; c1 keeps its preselection.
 	if _, err := e.sim.PressCardButton(ctx, "lihua", multi.str("msgid"), "submit", nil); !errors.Is(err, ErrNotPressable) {
 		t.Errorf("multiple with an unanswered question: %v", err)
 	}
-	res, err := e.sim.PressCardButton(ctx, "lihua", multi.str("msgid"), "submit", []wecom.SelectedItem{{QuestionKey: "c2", OptionIDs: []string{"pm"}}})
+	res, err := e.sim.PressCardButton(ctx, "lihua", multi.str("msgid"), "submit", []SelectedItem{{QuestionKey: "c2", OptionIDs: []string{"pm"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,5 +375,138 @@ func TestPressCardAdminRoute(t *testing.T) {
 	status, body := e.do("POST", AdminPrefix+"cards/press", nil, []byte(`{"userid":"lihua","msgid":"nope","key":"x"}`), "application/json")
 	if status != 400 {
 		t.Errorf("bad press: HTTP %d %s", status, body)
+	}
+}
+
+// The passive replies of doc 90241, as an app writes them, read with the
+// simulator's own types: a whole button card (CamelCase elements, lists as
+// repeated elements, both spellings of the mini-program fields), the
+// button form and a text.
+func TestParsePassiveReplySamples(t *testing.T) {
+	card := `<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName>
+<CreateTime>1357290913</CreateTime><MsgType><![CDATA[update_template_card]]></MsgType>
+<TemplateCard>
+  <CardType><![CDATA[button_interaction]]></CardType>
+  <Source><IconUrl><![CDATA[source_url]]></IconUrl><Desc><![CDATA[更新后的卡片]]></Desc><DescColor>2</DescColor></Source>
+  <ActionMenu><Desc><![CDATA[您可以使用以下功能]]></Desc>
+    <ActionList><Text><![CDATA[您将收到A回调]]></Text><Key><![CDATA[A]]></Key></ActionList>
+    <ActionList><Text><![CDATA[您将收到B回调]]></Text><Key><![CDATA[B]]></Key></ActionList></ActionMenu>
+  <MainTitle><Title><![CDATA[更新后的卡片标题]]></Title><Desc><![CDATA[更新后的卡片副标题]]></Desc></MainTitle>
+  <QuoteArea><Type>2</Type><Appid><![CDATA[wx123]]></Appid><Pagepath><![CDATA[/index]]></Pagepath><Title><![CDATA[企业微信]]></Title></QuoteArea>
+  <HorizontalContentList><KeyName><![CDATA[应用名称]]></KeyName><Value><![CDATA[企业微信]]></Value></HorizontalContentList>
+  <HorizontalContentList><Type>3</Type><KeyName><![CDATA[员工]]></KeyName><UserId><![CDATA[lihua]]></UserId></HorizontalContentList>
+  <CardAction><Type>2</Type><AppId><![CDATA[wx123]]></AppId><PagePath><![CDATA[/index]]></PagePath></CardAction>
+  <ButtonSelection><QuestionKey><![CDATA[QuestionKey1]]></QuestionKey><Title><![CDATA[下拉式选择器]]></Title>
+    <OptionList><Id><![CDATA[option_id1]]></Id><Text><![CDATA[选择器选项1]]></Text></OptionList>
+    <OptionList><Id><![CDATA[option_id2]]></Id><Text><![CDATA[选择器选项2]]></Text></OptionList>
+    <SelectedId><![CDATA[option_id2]]></SelectedId><Disable>true</Disable></ButtonSelection>
+  <ButtonList><Text><![CDATA[按钮1]]></Text><Style>1</Style><Key><![CDATA[button_key_1]]></Key></ButtonList>
+  <ButtonList><Type>1</Type><Text><![CDATA[官网]]></Text><Url><![CDATA[https://work.weixin.qq.com]]></Url></ButtonList>
+  <ReplaceText><![CDATA[已提交]]></ReplaceText>
+</TemplateCard></xml>`
+	r, err := parsePassiveReply([]byte(card))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Card{CardType: "button_interaction",
+		Source:     &CardSource{IconURL: "source_url", Desc: "更新后的卡片", DescColor: 2},
+		ActionMenu: &CardActionMenu{Desc: "您可以使用以下功能", ActionList: []CardMenuAction{{Text: "您将收到A回调", Key: "A"}, {Text: "您将收到B回调", Key: "B"}}},
+		MainTitle:  &CardTitle{Title: "更新后的卡片标题", Desc: "更新后的卡片副标题"},
+		QuoteArea:  &CardQuoteArea{Type: 2, AppID: "wx123", PagePath: "/index", Title: "企业微信"},
+		HorizontalContentList: []CardHorizontalContent{{KeyName: "应用名称", Value: "企业微信"},
+			{Type: 3, KeyName: "员工", UserID: "lihua"}},
+		CardAction: &CardAction{Type: 2, AppID: "wx123", PagePath: "/index"},
+		ButtonSelection: &CardSelection{QuestionKey: "QuestionKey1", Title: "下拉式选择器", SelectedID: "option_id2", Disable: true,
+			OptionList: []CardOption{{ID: "option_id1", Text: "选择器选项1"}, {ID: "option_id2", Text: "选择器选项2"}}},
+		ButtonList:  []CardButton{{Text: "按钮1", Style: 1, Key: "button_key_1"}, {Type: 1, Text: "官网", URL: "https://work.weixin.qq.com"}},
+		ReplaceText: "已提交"}
+	if r.MsgType != replyUpdateTemplateCard || r.ToUserName != "toUser" || r.CreateTime != 1357290913 {
+		t.Errorf("reply header = %q %q %d", r.MsgType, r.ToUserName, r.CreateTime)
+	}
+	if d := cmp.Diff(want, r.TemplateCard); d != "" {
+		t.Errorf("card (-want +got):\n%s", d)
+	}
+
+	vote := `<xml><ToUserName><![CDATA[u]]></ToUserName><FromUserName><![CDATA[c]]></FromUserName><CreateTime>1</CreateTime>
+<MsgType><![CDATA[update_template_card]]></MsgType><TemplateCard><CardType><![CDATA[vote_interaction]]></CardType>
+<CheckBox><QuestionKey><![CDATA[q]]></QuestionKey><OptionList><Id><![CDATA[a]]></Id><Text><![CDATA[甲]]></Text><IsChecked>true</IsChecked></OptionList>
+<OptionList><Id><![CDATA[b]]></Id><Text><![CDATA[乙]]></Text><IsChecked>false</IsChecked></OptionList><Disable>true</Disable><Mode>1</Mode></CheckBox>
+<SelectList><QuestionKey><![CDATA[s]]></QuestionKey><Title><![CDATA[时段]]></Title><SelectedId><![CDATA[x]]></SelectedId>
+<OptionList><Id><![CDATA[x]]></Id><Text><![CDATA[上午]]></Text></OptionList></SelectList>
+<SubmitButton><Text><![CDATA[已投票]]></Text><Key><![CDATA[k]]></Key></SubmitButton></TemplateCard></xml>`
+	r, err = parsePassiveReply([]byte(vote))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVote := &Card{CardType: "vote_interaction",
+		CheckBox: &CardCheckBox{QuestionKey: "q", Disable: true, Mode: 1,
+			OptionList: []CardOption{{ID: "a", Text: "甲", IsChecked: true}, {ID: "b", Text: "乙"}}},
+		SelectList:   []CardSelection{{QuestionKey: "s", Title: "时段", SelectedID: "x", OptionList: []CardOption{{ID: "x", Text: "上午"}}}},
+		SubmitButton: &CardSubmitButton{Text: "已投票", Key: "k"}}
+	if d := cmp.Diff(wantVote, r.TemplateCard); d != "" {
+		t.Errorf("vote card (-want +got):\n%s", d)
+	}
+
+	button := `<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName>
+<CreateTime>1357290913</CreateTime><MsgType><![CDATA[update_button]]></MsgType>
+<Button><ReplaceName><![CDATA[ReplaceName]]></ReplaceName></Button></xml>`
+	if r, err := parsePassiveReply([]byte(button)); err != nil || r.MsgType != replyUpdateButton || r.Button == nil || r.Button.ReplaceName != "ReplaceName" {
+		t.Errorf("update_button = %+v, %v", r, err)
+	}
+	text := `<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName>
+<CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[this is a test]]></Content></xml>`
+	if r, err := parsePassiveReply([]byte(text)); err != nil || r.MsgType != replyText || r.Content != "this is a test" {
+		t.Errorf("text reply = %+v, %v", r, err)
+	}
+	if _, err := parsePassiveReply([]byte("<xml><MsgType>text")); err == nil {
+		t.Error("truncated reply parsed")
+	}
+}
+
+// xmlShape lists the element paths of an XML document in order.
+func xmlShape(t *testing.T, b []byte) []string {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(b))
+	var stack, out []string
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			stack = append(stack, x.Name.Local)
+			out = append(out, strings.Join(stack, "/"))
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// The template_card_event the simulator sends has the documented sample's
+// elements in the sample's order (doc 90240; wecom/testdata holds the
+// sample).
+func TestCardEventMatchesDocumentedSample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "testdata", "template_card_event.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := cardEventXML{ToUserName: cardText{"corpid"}, FromUserName: cardText{"userid"}, CreateTime: 123456789,
+		MsgType: cardText{"event"}, Event: cardText{"template_card_event"}, EventKey: cardText{"button_key"},
+		TaskID: cardText{"task_id"}, CardType: cardText{"button_interaction"}, ResponseCode: cardText{"rc"}, AgentID: 1,
+		SelectedItems: &selectedItemsXML{Items: []selectedItemXML{{QuestionKey: cardText{"q1"},
+			OptionIDs: []cardText{{"o1"}, {"o2"}}}}}}
+	b, err := xml.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(xmlShape(t, doc), xmlShape(t, b)); d != "" {
+		t.Errorf("element structure (-doc +sim):\n%s", d)
+	}
+	if !bytes.Contains(b, []byte("<EventKey><![CDATA[button_key]]></EventKey>")) || !bytes.Contains(b, []byte("<AgentID>1</AgentID>")) {
+		t.Errorf("strings are not CDATA or numbers not bare: %s", b)
 	}
 }

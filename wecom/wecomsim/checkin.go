@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Checkin (打卡, wecom-api.md §9): checkin/getcheckindata,
+// Checkin (打卡, docs/wecom.md §9): checkin/getcheckindata,
 // getcheckin_daydata, getcheckin_monthdata and getcheckinoption over one
 // corp-wide rule, with records generated deterministically for every active
 // member plus the records tests add (AddCheckin, POST /sim/api/checkin).
@@ -409,14 +409,31 @@ func checkinCaller(c *call) (*App, error) {
 	return app, nil
 }
 
+// checkinKeys are the request keys of each checkin API (docs 90262,
+// 96498, 96499, 90263); any other is 40058. Day and month data also take
+// opencheckindatatype, which their docs do not list: silenceper (and so
+// our client) sends one request struct to all three, and clients built on
+// it work against WeCom, so the server must accept the key there.
+var checkinKeys = map[string][]string{
+	"/cgi-bin/checkin/getcheckindata":       {"opencheckindatatype", "starttime", "endtime", "useridlist"},
+	"/cgi-bin/checkin/getcheckin_daydata":   {"opencheckindatatype", "starttime", "endtime", "useridlist"},
+	"/cgi-bin/checkin/getcheckin_monthdata": {"opencheckindatatype", "starttime", "endtime", "useridlist"},
+	"/cgi-bin/checkin/getcheckinoption":     {"datetime", "useridlist"},
+}
+
 // checkinQuery is the shared part of the checkin APIs: the caller (48002),
-// useridlist 1..100 (301023), a range of at most 30 days (301024). It
+// undocumented keys (40058), useridlist 1..100 (301023), a range of at most 30 days (301024). It
 // returns the listed members the app can see, in request order, without
 // duplicates, and the range.
 func (s *Sim) checkinQuery(c *call, f fields, rangeKeys ...string) ([]*member, []int64, error) {
 	app, err := checkinCaller(c)
 	if err != nil {
 		return nil, nil, err
+	}
+	if keys, ok := checkinKeys[c.ep.Path]; ok {
+		if err := onlyKeys(f, strings.TrimPrefix(c.ep.Path, "/cgi-bin/"), keys...); err != nil {
+			return nil, nil, err
+		}
 	}
 	ids, _, err := f.strs("useridlist")
 	if err != nil {

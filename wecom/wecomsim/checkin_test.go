@@ -80,6 +80,8 @@ func TestCheckinRules(t *testing.T) {
 		{"month data 31 days", "getcheckin_monthdata", app, body(thirty+86400, []string{"lihua"}), 301024},
 		{"month data no users", "getcheckin_monthdata", app, body(thirty, nil), 301023},
 		{"option 101 users", "getcheckinoption", app, obj{"datetime": from, "useridlist": append(hundred, "lihua")}, 301023},
+		{"misspelt useridlist", "getcheckindata", app, obj{"opencheckindatatype": 3, "starttime": from, "endtime": thirty, "userid_list": []string{"lihua"}}, 40058},
+		{"range keys on option", "getcheckinoption", app, obj{"datetime": from, "starttime": from, "useridlist": []string{"lihua"}}, 40058},
 		{"contacts-sync token", "getcheckindata", e.contacts(), body(thirty, []string{"lihua"}), 48002},
 		{"app not allowed for checkin", "getcheckindata", e.token("no-checkin"), body(thirty, []string{"lihua"}), 48002},
 		{"app not allowed, day data", "getcheckin_daydata", e.token("no-checkin"), body(thirty, []string{"lihua"}), 48002},

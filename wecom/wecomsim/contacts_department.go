@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Department rules (wecom-api.md §5.2): name/name_en 1–32 characters
+// Department rules (docs/wecom.md §5.2): name/name_en 1–32 characters
 // without \ : * ? " < > | (full-width ｜ too); order in [0, 2^32); id, when
 // given, > 1 and 32-bit; name unique under a parent; depth ≤ 15; ≤ 30,000
 // departments per corp.

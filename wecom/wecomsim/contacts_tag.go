@@ -5,11 +5,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	"github.com/wecomapp/wecomapp/wecom"
 )
 
-// Tag rules (wecom-api.md §5.4): tagname 1–32 characters (40072), unique
+// Tag rules (docs/wecom.md §5.4): tagname 1–32 characters (40072), unique
 // (40071); ≤ 3,000 tags per corp; ≤ 30,000 users + parties per tag (81003);
 // only the creating credential may edit a tag (60011), the contacts-sync
 // secret also those created in the admin console.
@@ -255,7 +253,7 @@ func (s *Sim) changeTagMembers(a actor, f fields, add bool) (obj, error) {
 		}
 	}
 	if len(changedUsers) > 0 || len(changedParties) > 0 {
-		var cc *wecom.ContactChange
+		var cc *wireContact
 		ch := Change{ChangeType: "update_tag", TagID: id}
 		if add {
 			cc = updateTagChange(id, changedUsers, nil, changedParties, nil)

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// Member rules (wecom-api.md §5.3).
+// Member rules (docs/wecom.md §5.3).
 
 // validUserID: 1–64 bytes of [0-9A-Za-z_\-@.], first a letter or digit.
 func validUserID(id string) bool {
@@ -557,9 +557,9 @@ func (s *Sim) deleteUser(a actor, id string) error {
 	return nil
 }
 
-// userJSON is a member as user/get and user/list return it. Under
-// Restricted, app tokens do not get the fields apps created after
-// 2022-06-20 lost (§1).
+// userJSON is a member as user/get and user/list return it. App tokens do
+// not get the fields apps created after 2022-06-20 lost (docs/wecom.md §5),
+// unless Options.Legacy.
 func (s *Sim) userJSON(m *member, cred *credential) obj {
 	u := &m.User
 	ext := obj{"attrs": []any{}}
@@ -592,7 +592,7 @@ func (s *Sim) userJSON(m *member, cred *credential) obj {
 	if u.OpenUserID != "" {
 		o["open_userid"] = u.OpenUserID
 	}
-	if s.opts.Restricted && cred.appOf() != nil {
+	if !s.opts.Legacy && cred.appOf() != nil {
 		for _, k := range []string{"avatar", "thumb_avatar", "gender", "mobile", "email", "biz_mail", "qr_code", "address"} {
 			delete(o, k)
 		}

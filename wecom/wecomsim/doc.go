@@ -7,8 +7,9 @@
 // It owns:
 //
 //   - the server side of the WeCom APIs the project uses, answering with the
-//     paths, fields, errcodes and errmsg shapes of the shared API reference
-//     (wecom-api.md): gettoken and the token rules; contacts (departments,
+//     paths, fields, errcodes and errmsg shapes WeCom documents (summarised
+//     in docs/wecom.md), under today's (post-2022) rules unless
+//     Options.Legacy: gettoken and the token rules; contacts (departments,
 //     members, tags); media upload; asynchronous batch imports; JS-SDK
 //     tickets (jsapi.go, with VerifyJSSignature to check a page's
 //     wx.config as the client would); workbench custom display
@@ -55,7 +56,10 @@
 //     in pageRoutes; links must be built on Sim.BaseURL.
 //   - App callbacks go through sendAppCallback (encrypted with the app's
 //     token and key, AgentID in the envelope, passive reply handed to
-//     onReply); payloads are built with wecom.Event.XML.
+//     onReply); payloads are built with the simulator's own encoding/xml types
+//     (wirexml.go, and card.go for card events), and requests are decoded
+//     into its own types with a documented-key allow-list, never the
+//     client's structs: a typo on either side then fails a test.
 //   - Limits other than per corp and API (per app, per member, per corp
 //     across APIs) count in st.limits under "<area>:…" keys with
 //     countWindow / countWindows (jsapi.go).
@@ -65,6 +69,6 @@
 //     through recordChange, which logs them and sends change_contact.
 //
 // wecomsim imports the standard library, zap and package wecom (callback
-// crypto and event builders). It must not import store, handler or any
+// crypto only). It must not import store, handler or any
 // domain package: they test against it, not the other way round.
 package wecomsim

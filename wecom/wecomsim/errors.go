@@ -31,7 +31,7 @@ func errf(code int, format string, args ...any) *Error {
 
 // errTexts are the first part of errmsg. Texts the reference quotes from the
 // live server are marked "live"; the others are paraphrases of doc 90313 in
-// the same style. Clients must judge by errcode only (wecom-api.md §0).
+// the same style. Clients must judge by errcode only (docs/wecom.md §0).
 var errTexts = map[int]string{
 	-1:     "system busy",
 	40001:  "invalid credential", // live
@@ -166,7 +166,7 @@ func errText(code int) string {
 	return "error " + strconv.Itoa(code)
 }
 
-// errmsg renders the live error shape (wecom-api.md §0):
+// errmsg renders the live error shape (docs/wecom.md §0):
 // "<text>, hint: [<id>], from ip: <ip>, more info at https://open.work.weixin.qq.com/devtool/query?e=<code>".
 func errmsg(code int, hint, ip string) string {
 	return fmt.Sprintf("%s, hint: [%s], from ip: %s, more info at https://open.work.weixin.qq.com/devtool/query?e=%d",

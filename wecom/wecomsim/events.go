@@ -1,191 +1,203 @@
 package wecomsim
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
-
-	"github.com/wecomapp/wecomapp/wecom"
 )
 
-// This file builds the callbacks the simulator sends (wecom-api.md §3) with
-// package wecom's builders (Event.XML), so the simulator and the parser
-// agree on element names and shapes by construction.
+// This file decides what the change_contact and batch_job_result callbacks
+// carry (docs/wecom.md §3) and builds them with the simulator's own XML
+// structs (wirexml.go). Under today's rules (the default) members carry
+// UserID and Department only, departments Id and ParentId only, and
+// update_party fires only on a move (doc 90970/90971: "2022年8月15号后通讯录
+// 助手新配置或修改的回调url"). Options.Legacy restores the full payloads.
 
 // systemEvent is the envelope of a system event: FromUserName "sys",
 // MsgType event.
-func (s *Sim) systemEvent(event string, created int64) *wecom.Event {
-	return &wecom.Event{ToUserName: s.opts.CorpID, FromUserName: "sys", CreateTime: created, MsgType: "event", Event: event}
+func (s *Sim) systemEvent(event string, created int64) *wireMessage {
+	return &wireMessage{ToUserName: cdata{s.opts.CorpID}, FromUserName: cdata{"sys"}, CreateTime: created,
+		MsgType: cdata{"event"}, Event: cd(event)}
 }
 
-func ints(v []int64) []int {
-	out := make([]int, len(v))
-	for i, x := range v {
-		out[i] = int(x)
+// memberField is one member element of change_contact: its value as text
+// (what "changed" compares) and how it is written.
+type memberField struct {
+	name string
+	val  func(u *User) string
+	set  func(c *wireContact, u *User)
+}
+
+// memberFields lists the member elements in the documented order (after
+// UserID and NewUserID).
+var memberFields = []memberField{
+	{"Name", func(u *User) string { return u.Name }, func(c *wireContact, u *User) { c.Name = cd(u.Name) }},
+	{"Department", func(u *User) string { return joinIDs(u.Department) }, func(c *wireContact, u *User) { c.Department = cd(joinIDs(u.Department)) }},
+	{"MainDepartment", func(u *User) string { return nonZero(u.MainDepartment) }, func(c *wireContact, u *User) { c.MainDepartment = i64(u.MainDepartment) }},
+	{"IsLeaderInDept", func(u *User) string { return joinInts(u.IsLeaderInDept) }, func(c *wireContact, u *User) { c.IsLeaderInDept = cd(joinInts(u.IsLeaderInDept)) }},
+	{"DirectLeader", func(u *User) string { return strings.Join(u.DirectLeader, ",") }, func(c *wireContact, u *User) { c.DirectLeader = cd(strings.Join(u.DirectLeader, ",")) }},
+	{"Position", func(u *User) string { return u.Position }, func(c *wireContact, u *User) { c.Position = cd(u.Position) }},
+	{"Mobile", func(u *User) string { return u.Mobile }, func(c *wireContact, u *User) { c.Mobile = strp(u.Mobile) }},
+	{"Gender", func(u *User) string { return u.Gender }, func(c *wireContact, u *User) { c.Gender = strp(u.Gender) }},
+	{"Email", func(u *User) string { return u.Email }, func(c *wireContact, u *User) { c.Email = cd(u.Email) }},
+	{"BizMail", func(u *User) string { return u.BizMail }, func(c *wireContact, u *User) { c.BizMail = cd(u.BizMail) }},
+	{"Status", func(u *User) string { return nonZero(int64(u.Status)) }, func(c *wireContact, u *User) { c.Status = i64(int64(u.Status)) }},
+	{"Avatar", func(u *User) string { return u.Avatar }, func(c *wireContact, u *User) { c.Avatar = cd(u.Avatar) }},
+	{"Alias", func(u *User) string { return u.Alias }, func(c *wireContact, u *User) { c.Alias = cd(u.Alias) }},
+	{"Telephone", func(u *User) string { return u.Telephone }, func(c *wireContact, u *User) { c.Telephone = cd(u.Telephone) }},
+	{"Address", func(u *User) string { return u.Address }, func(c *wireContact, u *User) { c.Address = cd(u.Address) }},
+	{"ExtAttr", extAttrKey, func(c *wireContact, u *User) { c.ExtAttr = wireExt(u.ExtAttr) }},
+}
+
+func nonZero(v int64) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func extAttrKey(u *User) string {
+	if u.ExtAttr == nil || len(u.ExtAttr.Attrs) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(u.ExtAttr.Attrs)
+	return string(b)
+}
+
+// wireExt writes custom attributes: text as <Text><Value>, web as
+// <Web><Title><Url>. A mini-program attribute is written as text with its
+// title (the callback docs show no mini-program form; unconfirmed).
+func wireExt(e *ExtAttr) *wireExtAttrs {
+	out := &wireExtAttrs{}
+	if e == nil {
+		return out
+	}
+	for _, a := range e.Attrs {
+		x := wireExtAttr{Name: cdata{a.Name}, Type: a.Type}
+		switch {
+		case a.Web != nil:
+			x.Web = &struct {
+				Title cdata `xml:"Title"`
+				URL   cdata `xml:"Url"`
+			}{cdata{a.Web.Title}, cdata{a.Web.URL}}
+		default:
+			v := ""
+			if a.Text != nil {
+				v = a.Text.Value
+			} else if a.Miniprogram != nil {
+				v = a.Miniprogram.Title
+			}
+			x.Text = &struct {
+				Value cdata `xml:"Value"`
+			}{cdata{v}}
+		}
+		out.Items = append(out.Items, x)
 	}
 	return out
 }
 
-// userContact fills every member field of a change_contact payload.
-func userContact(u *User) *wecom.ContactChange {
-	c := &wecom.ContactChange{
-		UserID:         u.UserID,
-		Name:           u.Name,
-		Department:     ints(u.Department),
-		MainDepartment: int(u.MainDepartment),
-		IsLeaderInDept: slices.Clone(u.IsLeaderInDept),
-		DirectLeader:   slices.Clone(u.DirectLeader),
-		Position:       u.Position,
-		Mobile:         u.Mobile,
-		Gender:         u.Gender,
-		Email:          u.Email,
-		BizMail:        u.BizMail,
-		Status:         u.Status,
-		Avatar:         u.Avatar,
-		Alias:          u.Alias,
-		Telephone:      u.Telephone,
-		Address:        u.Address,
-	}
-	if u.ExtAttr != nil {
-		for _, a := range u.ExtAttr.Attrs {
-			x := wecom.ExtAttr{Name: a.Name, Type: a.Type}
-			switch {
-			case a.Text != nil:
-				x.Value = a.Text.Value
-			case a.Web != nil:
-				x.WebTitle, x.WebURL = a.Web.Title, a.Web.URL
-			case a.Miniprogram != nil:
-				x.Value = a.Miniprogram.Title
-			}
-			c.ExtAttr = append(c.ExtAttr, x)
-		}
-	}
-	return c
-}
-
-// memberFields pairs each member element with an equality test, for
-// update_user's "only changed fields".
-var memberFields = []struct {
-	bit wecom.ContactField
-	eq  func(a, b *wecom.ContactChange) bool
-}{
-	{wecom.FieldName, func(a, b *wecom.ContactChange) bool { return a.Name == b.Name }},
-	{wecom.FieldDepartment, func(a, b *wecom.ContactChange) bool { return slices.Equal(a.Department, b.Department) }},
-	{wecom.FieldMainDepartment, func(a, b *wecom.ContactChange) bool { return a.MainDepartment == b.MainDepartment }},
-	{wecom.FieldIsLeaderInDept, func(a, b *wecom.ContactChange) bool { return slices.Equal(a.IsLeaderInDept, b.IsLeaderInDept) }},
-	{wecom.FieldDirectLeader, func(a, b *wecom.ContactChange) bool { return slices.Equal(a.DirectLeader, b.DirectLeader) }},
-	{wecom.FieldPosition, func(a, b *wecom.ContactChange) bool { return a.Position == b.Position }},
-	{wecom.FieldMobile, func(a, b *wecom.ContactChange) bool { return a.Mobile == b.Mobile }},
-	{wecom.FieldGender, func(a, b *wecom.ContactChange) bool { return a.Gender == b.Gender }},
-	{wecom.FieldEmail, func(a, b *wecom.ContactChange) bool { return a.Email == b.Email }},
-	{wecom.FieldBizMail, func(a, b *wecom.ContactChange) bool { return a.BizMail == b.BizMail }},
-	{wecom.FieldStatus, func(a, b *wecom.ContactChange) bool { return a.Status == b.Status }},
-	{wecom.FieldAvatar, func(a, b *wecom.ContactChange) bool { return a.Avatar == b.Avatar }},
-	{wecom.FieldAlias, func(a, b *wecom.ContactChange) bool { return a.Alias == b.Alias }},
-	{wecom.FieldTelephone, func(a, b *wecom.ContactChange) bool { return a.Telephone == b.Telephone }},
-	{wecom.FieldAddress, func(a, b *wecom.ContactChange) bool { return a.Address == b.Address }},
-	{wecom.FieldExtAttr, func(a, b *wecom.ContactChange) bool { return slices.Equal(a.ExtAttr, b.ExtAttr) }},
-}
-
-// createUserChange: the full payload carries every non-empty field;
-// Restricted only UserID and Department.
-func (s *Sim) createUserChange(u *User) *wecom.ContactChange {
-	if s.opts.Restricted {
-		return &wecom.ContactChange{UserID: u.UserID, Department: ints(u.Department),
-			Present: wecom.FieldUserID | wecom.FieldDepartment}
-	}
-	c := userContact(u)
-	c.Present = wecom.FieldUserID | wecom.FieldName | wecom.FieldDepartment
+// createUserChange: today UserID and Department only; Legacy every
+// non-empty field (Name and Department always).
+func (s *Sim) createUserChange(u *User) *wireContact {
+	c := &wireContact{UserID: cd(u.UserID)}
 	for _, f := range memberFields {
-		if !f.eq(c, &wecom.ContactChange{}) {
-			c.Present |= f.bit
+		switch {
+		case f.name == "Department":
+			f.set(c, u)
+		case !s.opts.Legacy:
+		case f.name == "Name" || f.val(u) != "":
+			f.set(c, u)
 		}
 	}
 	return c
 }
 
 // updateUserChange: UserID, NewUserID when it changed, then only the
-// fields that changed (written empty when cleared). Restricted: UserID,
-// NewUserID and Department (when changed) only.
-func (s *Sim) updateUserChange(before, after *User) *wecom.ContactChange {
-	b, c := userContact(before), userContact(after)
-	c.UserID = before.UserID
-	c.Present = wecom.FieldUserID
+// fields that changed (written empty when cleared). Today only Department
+// (when changed) follows UserID and NewUserID. (Whether NewUserID survives
+// the 2022 restriction is not documented; it is kept, or a rename could not
+// be followed.)
+func (s *Sim) updateUserChange(before, after *User) *wireContact {
+	c := &wireContact{UserID: cd(before.UserID)}
 	if after.UserID != before.UserID {
-		c.NewUserID = after.UserID
-		c.Present |= wecom.FieldNewUserID
+		c.NewUserID = cd(after.UserID)
 	}
 	for _, f := range memberFields {
-		if f.eq(b, c) || s.opts.Restricted && f.bit != wecom.FieldDepartment {
+		if f.val(before) == f.val(after) || !s.opts.Legacy && f.name != "Department" {
 			continue
 		}
-		c.Present |= f.bit
+		f.set(c, after)
 	}
 	return c
 }
 
-func deleteUserChange(userid string) *wecom.ContactChange {
-	return &wecom.ContactChange{UserID: userid, Present: wecom.FieldUserID}
+func deleteUserChange(userid string) *wireContact {
+	return &wireContact{UserID: cd(userid)}
 }
 
-func (s *Sim) createPartyChange(d *Department) *wecom.ContactChange {
-	c := &wecom.ContactChange{ID: int(d.ID), Name: d.Name, ParentID: int(d.ParentID), Order: d.Order,
-		Present: wecom.FieldID | wecom.FieldName | wecom.FieldParentID | wecom.FieldOrder}
-	if s.opts.Restricted {
-		c.Name, c.Order = "", 0
-		c.Present = wecom.FieldID | wecom.FieldParentID
+func (s *Sim) createPartyChange(d *Department) *wireContact {
+	c := &wireContact{ID: i64(d.ID), ParentID: cd(strconv.FormatInt(d.ParentID, 10))}
+	if s.opts.Legacy {
+		c.Name, c.Order = cd(d.Name), i64(d.Order)
 	}
 	return c
 }
 
-// updatePartyChange returns nil when no event is due: WeCom reports name
-// and parent changes only (order and name_en changes are silent), and
-// under Restricted only parent changes.
-func (s *Sim) updatePartyChange(before, after *Department) *wecom.ContactChange {
-	c := &wecom.ContactChange{ID: int(after.ID), Present: wecom.FieldID}
-	if !s.opts.Restricted && before.Name != after.Name {
-		c.Name = after.Name
-		c.Present |= wecom.FieldName
+// updatePartyChange returns nil when no event is due. Today only a move
+// (ParentId) is reported; Legacy also a rename (order and name_en changes
+// are silent in both).
+func (s *Sim) updatePartyChange(before, after *Department) *wireContact {
+	c := &wireContact{ID: i64(after.ID)}
+	due := false
+	if s.opts.Legacy && before.Name != after.Name {
+		c.Name, due = cd(after.Name), true
 	}
 	if before.ParentID != after.ParentID {
-		c.ParentID = int(after.ParentID)
-		c.Present |= wecom.FieldParentID
+		c.ParentID, due = cd(strconv.FormatInt(after.ParentID, 10)), true
 	}
-	if c.Present == wecom.FieldID {
+	if !due {
 		return nil
 	}
 	return c
 }
 
-func deletePartyChange(id int64) *wecom.ContactChange {
-	return &wecom.ContactChange{ID: int(id), Present: wecom.FieldID}
+func deletePartyChange(id int64) *wireContact {
+	return &wireContact{ID: i64(id)}
 }
 
-func updateTagChange(id int64, addUsers, delUsers []string, addParties, delParties []int64) *wecom.ContactChange {
-	c := &wecom.ContactChange{TagID: int(id), Present: wecom.FieldTagID}
-	if len(addUsers) > 0 {
-		c.AddUserItems, c.Present = addUsers, c.Present|wecom.FieldAddUserItems
+// updateTagChange is update_tag: TagId and the non-empty item lists.
+func updateTagChange(id int64, addUsers, delUsers []string, addParties, delParties []int64) *wireContact {
+	w := &wireContact{TagID: i64(id)}
+	list := func(v string) *cdata {
+		if v == "" {
+			return nil
+		}
+		return cd(v)
 	}
-	if len(delUsers) > 0 {
-		c.DelUserItems, c.Present = delUsers, c.Present|wecom.FieldDelUserItems
-	}
-	if len(addParties) > 0 {
-		c.AddPartyItems, c.Present = ints(addParties), c.Present|wecom.FieldAddPartyItems
-	}
-	if len(delParties) > 0 {
-		c.DelPartyItems, c.Present = ints(delParties), c.Present|wecom.FieldDelPartyItems
-	}
-	return c
+	w.AddUserItems, w.DelUserItems = list(strings.Join(addUsers, ",")), list(strings.Join(delUsers, ","))
+	w.AddPartyItems, w.DelPartyItems = list(joinInt64s(addParties)), list(joinInt64s(delParties))
+	return w
 }
 
-// batchJobXML is the batch_job_result event (doc 90973). FromUserName is
-// "sys", as the export variants of the event say (the main table's
-// 成员UserID is unconfirmed).
+func joinInt64s(v []int64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.FormatInt(x, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// batchJobXML is the batch_job_result event (doc 90973), dated when the
+// job finished. FromUserName is "sys", as the export variants of the event
+// say (the main table's 成员UserID is unconfirmed).
 func (s *Sim) batchJobXML(j *job) []byte {
-	e := s.systemEvent("batch_job_result", s.Now().Unix())
-	e.BatchJob = &wecom.BatchJob{JobID: j.ID, JobType: j.Type, ErrCode: j.ErrCode, ErrMsg: j.ErrMsg}
-	return e.XML()
+	e := s.systemEvent("batch_job_result", j.finished.Unix())
+	e.BatchJob = &wireBatchJob{JobID: cdata{j.ID}, JobType: cdata{j.Type}, ErrCode: j.ErrCode, ErrMsg: cdata{j.ErrMsg}}
+	return e.bytes()
 }
 
 // actorKind says who made a contacts change.
@@ -228,11 +240,11 @@ func (a actor) tagOwner() string {
 }
 
 // recordChange appends ch to the change log and queues a change_contact
-// callback carrying cc to the contacts-sync receiver — unless the
+// callback carrying payload to the contacts-sync receiver — unless the
 // contacts-sync secret made the change (its own API writes are not echoed,
-// doc 96304), no receiver is configured, or cc is nil (no event due).
+// doc 96304), no receiver is configured, or payload is nil (no event due).
 // Runs under s.mu, so callbacks are queued in change order.
-func (s *Sim) recordChange(a actor, ch Change, cc *wecom.ContactChange) {
+func (s *Sim) recordChange(a actor, ch Change, cc *wireContact) {
 	s.st.changeSeq++
 	ch.Seq = s.st.changeSeq
 	ch.Time = s.Now()
@@ -240,12 +252,11 @@ func (s *Sim) recordChange(a actor, ch Change, cc *wecom.ContactChange) {
 	recv := s.opts.ContactCallback
 	if a.kind != actorContacts && cc != nil && recv.URL != "" {
 		e := s.systemEvent("change_contact", ch.Time.Unix())
-		e.ChangeType, e.Contact = ch.ChangeType, cc
-		payload := e.XML()
+		e.ChangeType, e.wireContact = cd(ch.ChangeType), cc
 		ch.Callback = s.enqueueCallback(outbound{
 			recv:    recv,
 			kind:    "change_contact." + ch.ChangeType,
-			payload: payload,
+			payload: e.bytes(),
 		})
 	}
 	if len(s.st.changes) >= maxChangeLog {

@@ -138,7 +138,7 @@ func TestFrequencyLimit(t *testing.T) {
 
 func TestAdminHTTP(t *testing.T) {
 	rc := newReceiver(t, nil)
-	e := newEnv(t)
+	e := newEnv(t, allowCallback(rc))
 	tok := e.app()
 	post := func(path, body string) (int, []byte) {
 		t.Helper()

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/wecomapp/wecomapp/wecom"
 )
 
 // Member inboxes: what each member's WeCom (or WeChat, through the plugin)
@@ -59,8 +57,8 @@ type InboxItem struct {
 	Reply bool `json:"reply,omitempty"`
 	// Card is this member's current copy of a template card: passive
 	// replies change one member's copy, update_template_card many.
-	Card      *wecom.TemplateCard `json:"card,omitempty"`
-	CardState *CardState          `json:"card_state,omitempty"`
+	Card      *Card      `json:"card,omitempty"`
+	CardState *CardState `json:"card_state,omitempty"`
 	// Dropped: over the per-member limit (30/min, 1,000/h per app), so
 	// never shown; the send still answered ok.
 	Dropped bool `json:"dropped,omitempty"`
@@ -86,7 +84,7 @@ type CardState struct {
 	// PressedKey is the button or submit key last pressed.
 	PressedKey string `json:"pressed_key,omitempty"`
 	// Selected holds the answers submitted with the press.
-	Selected []wecom.SelectedItem `json:"selected,omitempty"`
+	Selected []SelectedItem `json:"selected,omitempty"`
 	// ReplaceName greys the buttons out under one label (update_button
 	// passive reply, or update_template_card's button form).
 	ReplaceName string `json:"replace_name,omitempty"`
@@ -139,7 +137,7 @@ type sentMsg struct {
 	AgentID int64
 	Type    string
 	Body    json.RawMessage
-	Card    *wecom.TemplateCard // template_card as sent
+	Card    *Card // template_card as sent
 	Time    time.Time
 	TaskID  string
 	// Recipients are the lower-case userids it was delivered to (dropped
@@ -202,13 +200,13 @@ func (e *inboxEntry) view() InboxItem {
 	return it
 }
 
-func cloneSelected(v []wecom.SelectedItem) []wecom.SelectedItem {
+func cloneSelected(v []SelectedItem) []SelectedItem {
 	if v == nil {
 		return nil
 	}
-	out := make([]wecom.SelectedItem, len(v))
+	out := make([]SelectedItem, len(v))
 	for i, x := range v {
-		out[i] = wecom.SelectedItem{QuestionKey: x.QuestionKey, OptionIDs: slices.Clone(x.OptionIDs)}
+		out[i] = SelectedItem{QuestionKey: x.QuestionKey, OptionIDs: slices.Clone(x.OptionIDs)}
 	}
 	return out
 }
@@ -276,10 +274,10 @@ func (s *Sim) inboxAdminRoutes(mux *http.ServeMux, p string) {
 	})
 	mux.HandleFunc("POST "+p+"cards/press", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			UserID   string               `json:"userid"`
-			MsgID    string               `json:"msgid"`
-			Key      string               `json:"key"`
-			Selected []wecom.SelectedItem `json:"selected"`
+			UserID   string         `json:"userid"`
+			MsgID    string         `json:"msgid"`
+			Key      string         `json:"key"`
+			Selected []SelectedItem `json:"selected"`
 		}
 		if !decodeAdmin(w, r, &req) {
 			return

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// JS-SDK tickets and signatures (wecom-api.md §4.3, docs 90506/96909).
+// JS-SDK tickets and signatures (docs/wecom.md §4.3, docs 90506/96909).
 //
 // get_jsapi_ticket hands out the corp's ticket (signs wx.config) and
 // ticket/get?type=agent_config the calling app's ticket (signs
@@ -27,7 +27,7 @@ import (
 // TicketTTL is how long a JS-SDK ticket is valid (expires_in).
 const TicketTTL = 7200 * time.Second
 
-// Ticket frequency limits (doc 90454, wecom-api.md §1): 400 an hour per
+// Ticket frequency limits (doc 90454, docs/wecom.md §1): 400 an hour per
 // corp and 100 an hour per app. The reference does not say how the two
 // APIs share them (unconfirmed); the simulator counts get_jsapi_ticket
 // against the corp and against the calling app, and ticket/get against the

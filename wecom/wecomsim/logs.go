@@ -100,7 +100,7 @@ type Change struct {
 	Fields []string `json:"fields,omitempty"`
 	// Callback is the callback id queued for the sync receiver; 0 when
 	// none was sent (own change of the contacts-sync secret, no receiver
-	// configured, or a Restricted update_party without a move).
+	// configured, or an update_party without a move under today's rules).
 	Callback int64 `json:"callback,omitempty"`
 }
 

@@ -6,7 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/url"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -15,11 +18,9 @@ import (
 	"unicode/utf8"
 
 	"go.uber.org/zap"
-
-	"github.com/wecomapp/wecomapp/wecom"
 )
 
-// Application messages (wecom-api.md §6): message/send (doc 90236),
+// Application messages (docs/wecom.md §6): message/send (doc 90236),
 // message/recall (94867) and message/get_statistics. Cards are validated
 // and updated in card.go; deliveries land in the member inboxes of
 // inbox.go.
@@ -100,12 +101,13 @@ func splitTargets(v string) []string {
 
 // handleMessageSend: POST /cgi-bin/message/send. The checks run in this
 // order (WeCom's order is not documented): agentid (41011, 40056, 301002),
-// msgtype (40008), recipient counts (82001 none, 40032 >1000 users, 82002
-// >100 parties, 82003 >100 tags), safe (40074 for news), the body
-// (44004, 41016, 41033, 41010, 45034, 45002, 45008, 41006, 40007, card
-// codes 42014 and 42027–42051, 40058), the duplicate check, task_id
-// uniqueness (42014), and last the recipients themselves (81013 when all
-// are invalid).
+// msgtype (40008), undocumented top-level keys (40058: anything but the
+// documented keys and the msgtype's own body), recipient counts (82001
+// none, 40032 >1000 users, 82002 >100 parties, 82003 >100 tags), safe
+// (40074 for news), the body (undocumented keys 40058, then 44004, 41016,
+// 41033, 41010, 45034, 45002, 45008, 41006, 40007, card codes 42014 and
+// 42027–42051, 40058), the duplicate check, task_id uniqueness (42014),
+// and last the recipients themselves (81013 when all are invalid).
 func (s *Sim) handleMessageSend(c *call) (obj, error) {
 	f, err := c.fields()
 	if err != nil {
@@ -118,6 +120,11 @@ func (s *Sim) handleMessageSend(c *call) (obj, error) {
 	typ, _, err := f.str("msgtype")
 	if err != nil || !validMsgType(typ) {
 		return nil, errf(40008, "msgtype %q", typ)
+	}
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		if !sendKeys[k] && k != typ {
+			return nil, errf(40058, "%q is not a documented key of message/send with msgtype %s", k, typ)
+		}
 	}
 	var tgt [3]string
 	for i, k := range []string{"touser", "toparty", "totag"} {
@@ -141,9 +148,9 @@ func (s *Sim) handleMessageSend(c *call) (obj, error) {
 		return nil, err
 	}
 	switch {
-	case typ == wecom.MsgNews && safe != 0:
+	case typ == msgNews && safe != 0:
 		return nil, errf(40074, "news cannot be safe (safe=%d)", safe)
-	case safe < 0 || safe > 2 || safe == 2 && typ != "mpnews":
+	case safe < 0 || safe > 2 || safe == 2 && typ != msgMPNews:
 		return nil, errf(40058, "safe=%d for %s", safe, typ)
 	}
 	dupCheck, _, err := f.int64("enable_duplicate_check")
@@ -163,7 +170,7 @@ func (s *Sim) handleMessageSend(c *call) (obj, error) {
 	}
 
 	if !f.has(typ) {
-		if typ == wecom.MsgText {
+		if typ == msgText {
 			return nil, errf(44004, "no text object")
 		}
 		return nil, errf(40058, "no %s object", typ)
@@ -236,12 +243,8 @@ func (s *Sim) handleMessageSend(c *call) (obj, error) {
 }
 
 func validMsgType(t string) bool {
-	switch t {
-	case wecom.MsgText, wecom.MsgTextCard, wecom.MsgNews, wecom.MsgMarkdown, wecom.MsgTemplateCard,
-		"image", "voice", "video", "file", "mpnews":
-		return true
-	}
-	return false
+	_, ok := bodyTypes[t]
+	return ok
 }
 
 func cloneObj(o obj) obj {
@@ -357,7 +360,7 @@ func (s *Sim) deliverMessage(app *App, msg *sentMsg, members []*member) int {
 			it.Card = cloneCard(msg.Card)
 			it.CardState = &CardState{}
 		}
-		if m.WeChatPlugin && (msg.Type == wecom.MsgMarkdown || msg.Type == wecom.MsgTemplateCard) {
+		if m.WeChatPlugin && (msg.Type == msgMarkdown || msg.Type == msgTemplateCard) {
 			it.NotDisplayed = NotDisplayedInWeChat
 		}
 		if !s.memberMessageAllowed(app.AgentID, m.UserID, msg.Time) {
@@ -407,14 +410,6 @@ func checkURL(field, u string) error {
 	return nil
 }
 
-// decodeBody decodes a body object; a wrong JSON type is 40058.
-func decodeBody(typ string, raw json.RawMessage, dst any) error {
-	if err := json.Unmarshal(raw, dst); err != nil {
-		return errf(40058, "%s: %v", typ, err)
-	}
-	return nil
-}
-
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -423,24 +418,189 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
+// Message bodies of message/send as doc 90236 documents them: the
+// simulator's own types, not the client's, so that a misspelt tag on
+// either side shows up as a refused request. Inboxes store these and the
+// phone page renders them.
+type (
+	textBody struct {
+		Content string `json:"content"`
+	}
+	textCardBody struct {
+		Title       string `json:"title"`
+		Description string `json:"description"`
+		URL         string `json:"url"`
+		BtnTxt      string `json:"btntxt,omitempty"`
+	}
+	newsBody struct {
+		Articles []newsArticle `json:"articles"`
+	}
+	newsArticle struct {
+		Title       string `json:"title"`
+		Description string `json:"description,omitempty"`
+		URL         string `json:"url,omitempty"`
+		PicURL      string `json:"picurl,omitempty"`
+		AppID       string `json:"appid,omitempty"`
+		PagePath    string `json:"pagepath,omitempty"`
+	}
+	markdownBody struct {
+		Content string `json:"content"`
+	}
+	// mediaBody is image, voice and file: only media_id.
+	mediaBody struct {
+		MediaID string `json:"media_id"`
+	}
+	videoBody struct {
+		MediaID     string `json:"media_id"`
+		Title       string `json:"title,omitempty"`
+		Description string `json:"description,omitempty"`
+	}
+	mpnewsBody struct {
+		Articles []mpnewsArticle `json:"articles"`
+	}
+	mpnewsArticle struct {
+		Title            string `json:"title"`
+		ThumbMediaID     string `json:"thumb_media_id"`
+		Author           string `json:"author,omitempty"`
+		ContentSourceURL string `json:"content_source_url,omitempty"`
+		Content          string `json:"content"`
+		Digest           string `json:"digest,omitempty"`
+	}
+)
+
+// Message types (msgtype) of doc 90236 the simulator delivers.
+const (
+	msgText         = "text"
+	msgImage        = "image"
+	msgVoice        = "voice"
+	msgVideo        = "video"
+	msgFile         = "file"
+	msgTextCard     = "textcard"
+	msgNews         = "news"
+	msgMPNews       = "mpnews"
+	msgMarkdown     = "markdown"
+	msgTemplateCard = "template_card"
+)
+
+// bodyTypes maps each msgtype to its body type; the body's documented keys
+// are that type's json tags (see checkKeys).
+var bodyTypes = map[string]reflect.Type{
+	msgText:         reflect.TypeFor[textBody](),
+	msgImage:        reflect.TypeFor[mediaBody](),
+	msgVoice:        reflect.TypeFor[mediaBody](),
+	msgFile:         reflect.TypeFor[mediaBody](),
+	msgVideo:        reflect.TypeFor[videoBody](),
+	msgTextCard:     reflect.TypeFor[textCardBody](),
+	msgNews:         reflect.TypeFor[newsBody](),
+	msgMPNews:       reflect.TypeFor[mpnewsBody](),
+	msgMarkdown:     reflect.TypeFor[markdownBody](),
+	msgTemplateCard: reflect.TypeFor[Card](),
+}
+
+// sendKeys are message/send's documented top-level keys besides the body,
+// whose key is the msgtype (doc 90236). enable_id_trans is for
+// third-party apps and accepted without effect.
+var sendKeys = map[string]bool{
+	"touser": true, "toparty": true, "totag": true, "msgtype": true, "agentid": true, "safe": true,
+	"enable_id_trans": true, "enable_duplicate_check": true, "duplicate_check_interval": true,
+}
+
+// checkKeys refuses a key the API does not document at path: every key of
+// raw must be a json tag of t (recursively through objects and arrays).
+// Real WeCom answers an invalid parameter with 40058 (doc 90313:
+// 不合法的参数); the errmsg names the key. Keys are compared exactly, as
+// the server does; encoding/json alone would match them case-insensitively
+// and drop unknown ones. Values of the wrong JSON type are left to the
+// decoder.
+func checkKeys(path string, raw json.RawMessage, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return nil
+		}
+		known := jsonFields(t)
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			ft, ok := known[k]
+			if !ok {
+				return errf(40058, "%s.%s is not a documented key", path, k)
+			}
+			if err := checkKeys(path+"."+k, m[k], ft); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		var arr []json.RawMessage
+		if json.Unmarshal(raw, &arr) != nil {
+			return nil
+		}
+		for i, e := range arr {
+			if err := checkKeys(fmt.Sprintf("%s[%d]", path, i), e, t.Elem()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// onlyKeys refuses a top-level key of api's request outside allowed
+// (40058, naming the key).
+func onlyKeys(f fields, api string, allowed ...string) error {
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		if !slices.Contains(allowed, k) {
+			return errf(40058, "%q is not a documented key of %s", k, api)
+		}
+	}
+	return nil
+}
+
+// jsonFields maps a struct's json names to their types; "-" fields (the
+// reply XML's alternative spellings) are not keys.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := make(map[string]reflect.Type, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// decodeBody checks the body's keys, then decodes it; a wrong JSON type is
+// 40058.
+func decodeBody(typ string, raw json.RawMessage, dst any) error {
+	if err := checkKeys(typ, raw, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return errf(40058, "%s: %v", typ, err)
+	}
+	return nil
+}
+
 // validateBody checks one message body and returns it as delivered (texts
 // truncated where WeCom truncates) and, for template cards, the card.
-func (s *Sim) validateBody(c *call, typ string, raw json.RawMessage) (json.RawMessage, *wecom.TemplateCard, error) {
+func (s *Sim) validateBody(c *call, typ string, raw json.RawMessage) (json.RawMessage, *Card, error) {
 	switch typ {
-	case wecom.MsgText:
-		var b struct {
-			Content string `json:"content"`
-		}
+	case msgText:
+		var b textBody
 		if err := decodeBody(typ, raw, &b); err != nil {
 			return nil, nil, err
 		}
 		if b.Content == "" {
 			return nil, nil, errf(44004, "text.content empty")
 		}
-		return mustJSON(wecom.Text{Content: truncateBytes(b.Content, maxTextBytes)}), nil, nil
+		b.Content = truncateBytes(b.Content, maxTextBytes)
+		return mustJSON(b), nil, nil
 
-	case wecom.MsgTextCard:
-		var b wecom.TextCard
+	case msgTextCard:
+		var b textCardBody
 		if err := decodeBody(typ, raw, &b); err != nil {
 			return nil, nil, err
 		}
@@ -462,8 +622,8 @@ func (s *Sim) validateBody(c *call, typ string, raw json.RawMessage) (json.RawMe
 		b.BtnTxt = truncateRunes(b.BtnTxt, maxBtnTxtRunes)
 		return mustJSON(b), nil, nil
 
-	case wecom.MsgNews:
-		var b wecom.News
+	case msgNews:
+		var b newsBody
 		if err := decodeBody(typ, raw, &b); err != nil {
 			return nil, nil, err
 		}
@@ -492,8 +652,8 @@ func (s *Sim) validateBody(c *call, typ string, raw json.RawMessage) (json.RawMe
 		}
 		return mustJSON(b), nil, nil
 
-	case wecom.MsgMarkdown:
-		var b wecom.Markdown
+	case msgMarkdown:
+		var b markdownBody
 		if err := decodeBody(typ, raw, &b); err != nil {
 			return nil, nil, err
 		}
@@ -507,13 +667,17 @@ func (s *Sim) validateBody(c *call, typ string, raw json.RawMessage) (json.RawMe
 		}
 		return mustJSON(b), nil, nil
 
-	case "image", "voice", "file", "video":
-		var b struct {
-			MediaID     string `json:"media_id"`
-			Title       string `json:"title,omitempty"`
-			Description string `json:"description,omitempty"`
+	case msgImage, msgVoice, msgFile, msgVideo:
+		var b videoBody
+		var err error
+		if typ == msgVideo {
+			err = decodeBody(typ, raw, &b)
+		} else {
+			var mb mediaBody
+			err = decodeBody(typ, raw, &mb)
+			b.MediaID = mb.MediaID
 		}
-		if err := decodeBody(typ, raw, &b); err != nil {
+		if err != nil {
 			return nil, nil, err
 		}
 		if b.MediaID == "" {
@@ -525,25 +689,16 @@ func (s *Sim) validateBody(c *call, typ string, raw json.RawMessage) (json.RawMe
 		}
 		// 40007 help: the media type must fit the message (no voice file
 		// in an image message). A file message takes any upload.
-		if typ != "file" && m.Type != typ {
+		if typ != msgFile && m.Type != typ {
 			return nil, nil, errf(40007, "media %s is %s, not %s", b.MediaID, m.Type, typ)
 		}
-		if typ != "video" {
-			b.Title, b.Description = "", ""
+		if typ != msgVideo {
+			return mustJSON(mediaBody{MediaID: b.MediaID}), nil, nil
 		}
 		return mustJSON(b), nil, nil
 
-	case "mpnews":
-		var b struct {
-			Articles []struct {
-				Title            string `json:"title"`
-				ThumbMediaID     string `json:"thumb_media_id"`
-				Author           string `json:"author,omitempty"`
-				ContentSourceURL string `json:"content_source_url,omitempty"`
-				Content          string `json:"content"`
-				Digest           string `json:"digest,omitempty"`
-			} `json:"articles"`
-		}
+	case msgMPNews:
+		var b mpnewsBody
 		if err := decodeBody(typ, raw, &b); err != nil {
 			return nil, nil, err
 		}
@@ -575,17 +730,18 @@ func (s *Sim) validateBody(c *call, typ string, raw json.RawMessage) (json.RawMe
 		}
 		return mustJSON(b), nil, nil
 
-	case wecom.MsgTemplateCard:
+	case msgTemplateCard:
 		card, err := s.validateCard(raw, true)
 		if err != nil {
 			return nil, nil, err
 		}
-		return slices.Clone(raw), card, nil
+		return mustJSON(card), card, nil
 	}
 	return nil, nil, errf(40008, "msgtype %q", typ)
 }
 
-// handleMessageRecall: POST /cgi-bin/message/recall {"msgid"}. Missing or
+// handleMessageRecall: POST /cgi-bin/message/recall {"msgid"}; any other
+// key is 40058 (doc 94867 documents only msgid). Missing or
 // unknown msgid, or a message of another app: 40058 (90313 40058 help:
 // "撤回消息时报错，请检查发消息和撤回消息是否同一个应用"); 24 h or older: 42052.
 // The WeCom-client copies disappear; WeChat-plugin copies stay (§10).
@@ -594,6 +750,11 @@ func (s *Sim) handleMessageRecall(c *call) (obj, error) {
 	f, err := c.fields()
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		if k != "msgid" {
+			return nil, errf(40058, "%q is not a documented key of message/recall", k)
+		}
 	}
 	id, _, err := f.str("msgid")
 	if err != nil {

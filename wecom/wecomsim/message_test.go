@@ -3,9 +3,14 @@ package wecomsim
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -243,10 +248,24 @@ func TestMessageSendErrors(t *testing.T) {
 		{"horizontal member row with unknown member", "", cardTo("lihua", modCard("t1", func(c obj) {
 			c["horizontal_content_list"] = []obj{{"keyname": "k", "type": 3, "userid": "nobody"}}
 		})), 42050},
-		{"four jumps", "", cardTo("lihua", modCard("t1", func(c obj) {
+		{"four jumps", "", cardTo("lihua", notice(func(c obj) {
 			c["jump_list"] = []obj{{"title": "a"}, {"title": "b"}, {"title": "c"}, {"title": "d"}}
 		})), 42042},
-		{"jump without title", "", cardTo("lihua", modCard("t1", func(c obj) { c["jump_list"] = []obj{{"type": 1, "url": "https://a.cn/"}} })), 42033},
+		{"jump without title", "", cardTo("lihua", notice(func(c obj) { c["jump_list"] = []obj{{"type": 1, "url": "https://a.cn/"}} })), 42033},
+		{"undocumented top-level key", "", obj{"touser": "lihua", "msgtype": "text", "text": obj{"content": "x"}, "to_party": "2"}, 40058},
+		{"body of another msgtype", "", obj{"touser": "lihua", "msgtype": "text", "text": obj{"content": "x"}, "markdown": obj{"content": "x"}}, 40058},
+		{"misspelt text key", "", obj{"touser": "lihua", "msgtype": "text", "text": obj{"content": "x", "contnet": "y"}}, 40058},
+		{"key of the wrong case", "", obj{"touser": "lihua", "msgtype": "textcard", "textcard": obj{"Title": "t", "description": "d", "url": "https://a.cn/"}}, 40058},
+		{"title on an image", "", obj{"touser": "lihua", "msgtype": "image", "image": obj{"media_id": "x", "title": "t"}}, 40058},
+		{"jump_list on a button card", "", cardTo("lihua", modCard("t1", func(c obj) { c["jump_list"] = []obj{{"type": 1, "title": "a", "url": "https://a.cn/"}} })), 40058},
+		{"replace_text on a sent card", "", cardTo("lihua", modCard("t1", func(c obj) { c["replace_text"] = "已处理" })), 40058},
+		{"is_checked on a drop-down option", "", cardTo("lihua", modCard("t1", func(c obj) {
+			c["button_selection"] = obj{"question_key": "q", "option_list": []obj{{"id": "1", "text": "x", "is_checked": true}}}
+		})), 40058},
+		{"misspelt nested card key", "", cardTo("lihua", modCard("t1", func(c obj) { c["main_title"] = obj{"titel": "请假申请"} })), 40058},
+		{"misspelt key in a list", "", cardTo("lihua", modCard("t1", func(c obj) {
+			c["button_list"] = []obj{{"text": "同意", "key": "approve"}, {"text": "驳回", "stlye": 2, "key": "reject"}}
+		})), 40058},
 		{"text_notice without card_action", "", cardTo("lihua", notice(func(c obj) { delete(c, "card_action") })), 42045},
 		{"text_notice without title", "", cardTo("lihua", notice(func(c obj) { delete(c, "main_title") })), 40058},
 		{"news_notice without image", "", cardTo("lihua", obj{"card_type": "news_notice", "main_title": obj{"title": "t"},
@@ -381,7 +400,7 @@ func TestMessageBodies(t *testing.T) {
 		"description": "<div class=\"gray\">2025年3月3日</div>", "url": "https://h5.example.edu.cn/pay", "btntxt": "去缴费吧朋友"}})
 	want(t, r, 0)
 	it, _ = e.sim.InboxItemByMsgID("lihua", r.str("msgid"))
-	var tc wecom.TextCard
+	var tc textCardBody
 	mustUnmarshal(t, it.Body, &tc)
 	if len(tc.Title) != 128 || tc.BtnTxt != "去缴费吧" {
 		t.Errorf("textcard truncation: title %d bytes, btntxt %q", len(tc.Title), tc.BtnTxt)
@@ -602,4 +621,315 @@ func TestInboxResetClears(t *testing.T) {
 	if items := e.sim.Inbox("lihua"); items != nil {
 		t.Errorf("after Reset: %+v", items)
 	}
+}
+
+// goldenDir holds WeCom's documented request samples, shared with the
+// client's golden test (wecom/golden_test.go).
+var goldenDir = filepath.Join("..", "testdata", "golden")
+
+// goldenShown is what lihua's phone page must show after each golden
+// request: the titles, buttons and options the documented sample carries.
+var goldenShown = map[string][]string{
+	"send_text":     {"你的快递已到，请携带工卡前往邮件中心领取。", "邮件中心视频实况"},
+	"send_image":    {"图片"},
+	"send_voice":    {"语音"},
+	"send_video":    {"视频", "Title"},
+	"send_file":     {"文件"},
+	"send_textcard": {"领奖通知", "恭喜你抽中iPhone 7一台", "更多"},
+	"send_news":     {"中秋节礼品领取", "今年中秋节公司有豪礼相送"},
+	"send_mpnews":   {"图文", "Title"},
+	"send_markdown": {"事项详情", "广州TIT 1楼 301", "修改会议信息"},
+	"send_template_card_text_notice": {"企业微信", "欢迎使用企业微信", "企业微信真好用呀真好用", "100", "核心数据",
+		"下载企业微信还能抢红包！", "邀请人", "张三", "企业微信官网", "跳转小程序", "接受推送"},
+	"send_template_card_news_notice":            {"欢迎使用企业微信", "企业微信的左图右文样式", "惊喜红包等你来拿", "员工信息"},
+	"send_template_card_button_interaction":     {"欢迎使用企业微信", "企业微信评分", "100分", "101分", "按钮1", "按钮2"},
+	"send_template_card_vote_interaction":       {"欢迎使用企业微信", "选择题选项1", "选择题选项2", "提交"},
+	"send_template_card_multiple_interaction":   {"欢迎使用企业微信", "选择器标签1", "选择器选项1", "选择器选项4", "提交"},
+	"update_button":                             {"replace_name"},
+	"update_template_card_text_notice":          {"核心数据", "企业微信的引用样式"},
+	"update_template_card_news_notice":          {"企业微信的左图右文样式", "惊喜红包等你来拿"},
+	"update_template_card_button_interaction":   {"企业微信评分", "已提交"},
+	"update_template_card_vote_interaction":     {"选择题选项1", "已提交"},
+	"update_template_card_multiple_interaction": {"选择器标签2", "已提交"},
+	"recall": {"撤回了一条消息"},
+}
+
+// goldenHidden is what the page must no longer show.
+var goldenHidden = map[string][]string{
+	"recall":                           {"你的快递已到"},
+	"update_button":                    {"按钮1"},
+	"update_template_card_text_notice": {"按钮1", "企业微信评分"},
+}
+
+func readGolden(t *testing.T, name string) obj {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(goldenDir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o obj
+	if err := json.Unmarshal(b, &o); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return o
+}
+
+// replaceStrings replaces string values (not keys) throughout v.
+func replaceStrings(v any, with map[string]string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = replaceStrings(e, with)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = replaceStrings(e, with)
+		}
+	case string:
+		if r, ok := with[x]; ok {
+			return r
+		}
+	}
+	return v
+}
+
+// addressGolden points a documented sample at this simulator: the hall
+// app, member lihua, uploaded media of the type the message needs, and a
+// member that exists for horizontal_content_list's type-3 row. Nothing
+// else of the sample changes.
+func (e *env) addressGolden(name string, g obj) obj {
+	e.t.Helper()
+	app := e.app()
+	mediaType := map[string]string{"send_image": "image", "send_voice": "voice", "send_video": "video", "send_file": "file", "send_mpnews": "image"}
+	with := map[string]string{"zhangsan": "lihua"}
+	if typ, ok := mediaType[name]; ok {
+		up := e.upload(app, typ, "media", []byte("golden sample media"))
+		want(e.t, up, 0)
+		with["MEDIA_ID"] = up.str("media_id")
+		with["1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o"] = up.str("media_id")
+	}
+	g = replaceStrings(g, with).(obj)
+	if _, ok := g["agentid"]; ok {
+		g["agentid"] = 1000002
+	}
+	if _, ok := g["touser"]; ok {
+		g["touser"], g["toparty"], g["totag"] = "lihua", "", ""
+	}
+	if _, ok := g["userids"]; ok {
+		g["userids"] = []any{"lihua"}
+	}
+	return g
+}
+
+// postGolden sends one golden request (after what it needs: a card to
+// update, a message to recall) and returns the answer.
+func (e *env) postGolden(name string, g obj) resp {
+	e.t.Helper()
+	app := e.app()
+	switch {
+	case strings.HasPrefix(name, "send_"):
+		return e.post("/cgi-bin/message/send", app, g)
+	case strings.HasPrefix(name, "update_"):
+		card := e.addressGolden("send_template_card_button_interaction", readGolden(e.t, "send_template_card_button_interaction"))
+		sent := e.post("/cgi-bin/message/send", app, card)
+		want(e.t, sent, 0)
+		g["response_code"] = sent.str("response_code")
+		return e.post("/cgi-bin/message/update_template_card", app, g)
+	case name == "recall":
+		sent := e.post("/cgi-bin/message/send", app, e.addressGolden("send_text", readGolden(e.t, "send_text")))
+		want(e.t, sent, 0)
+		g["msgid"] = sent.str("msgid")
+		return e.post("/cgi-bin/message/recall", app, g)
+	}
+	e.t.Fatalf("golden %s: no simulator call for it", name)
+	return nil
+}
+
+func goldenNames(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(goldenDir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files in %s: %v", goldenDir, err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
+	}
+	return names
+}
+
+// Each documented sample is accepted and shown: lihua's inbox holds it
+// (the card with its title and buttons) and her phone page renders it.
+func TestGoldenRequestsAccepted(t *testing.T) {
+	for _, name := range goldenNames(t) {
+		t.Run(name, func(t *testing.T) {
+			shown, ok := goldenShown[name]
+			if !ok {
+				t.Fatalf("golden %s has no expectation in goldenShown", name)
+			}
+			e := newEnv(t)
+			g := e.addressGolden(name, readGolden(t, name))
+			want(t, e.postGolden(name, g), 0)
+			inbox := e.sim.Inbox("lihua")
+			if len(inbox) == 0 {
+				t.Fatal("nothing in lihua's inbox")
+			}
+			it := inbox[0]
+			if strings.HasPrefix(name, "send_") && it.MsgType != g["msgtype"] {
+				t.Errorf("inbox item is %s, want %s", it.MsgType, g["msgtype"])
+			}
+			if card, ok := g["template_card"].(obj); ok {
+				if it.Card == nil {
+					t.Fatalf("inbox item has no card: %+v", it)
+				}
+				if it.Card.CardType != card["card_type"] || it.Card.MainTitle == nil ||
+					it.Card.MainTitle.Title != card["main_title"].(obj)["title"] {
+					t.Errorf("inbox card = %s %+v, want %s %v", it.Card.CardType, it.Card.MainTitle, card["card_type"], card["main_title"])
+				}
+				var buttons []string
+				for _, b := range it.Card.ButtonList {
+					buttons = append(buttons, b.Text)
+				}
+				var want []string
+				for _, b := range asList(card["button_list"]) {
+					want = append(want, b.(obj)["text"].(string))
+				}
+				if !slices.Equal(buttons, want) {
+					t.Errorf("inbox card buttons %q, want %q", buttons, want)
+				}
+			}
+			_, page := phoneGet(t, http.DefaultClient, e.srv.URL+"/phone/u/lihua")
+			for _, s := range shown {
+				if !strings.Contains(page, html.EscapeString(s)) {
+					t.Errorf("lihua's phone page does not show %q", s)
+				}
+			}
+			for _, s := range goldenHidden[name] {
+				if strings.Contains(page, html.EscapeString(s)) {
+					t.Errorf("lihua's phone page still shows %q", s)
+				}
+			}
+		})
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// keyPaths lists every object key of v as a path of keys and indexes.
+func keyPaths(v any, prefix []any) [][]any {
+	var out [][]any
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			p := append(slices.Clone(prefix), k)
+			out = append(out, p)
+			out = append(out, keyPaths(x[k], p)...)
+		}
+	case []any:
+		for i, e := range x {
+			out = append(out, keyPaths(e, append(slices.Clone(prefix), i))...)
+		}
+	}
+	return out
+}
+
+// misspell returns a deep copy of g with the key at path renamed.
+func misspell(g obj, path []any) (obj, string) {
+	var c obj
+	b, _ := json.Marshal(g)
+	_ = json.Unmarshal(b, &c)
+	var cur any = c
+	for _, step := range path[:len(path)-1] {
+		switch s := step.(type) {
+		case string:
+			cur = cur.(obj)[s]
+		case int:
+			cur = cur.([]any)[s]
+		}
+	}
+	k := path[len(path)-1].(string)
+	m := cur.(obj)
+	bad := k + "x"
+	m[bad] = m[k]
+	delete(m, k)
+	return c, bad
+}
+
+// The same samples with any one key misspelt are refused and deliver
+// nothing: a misspelt agentid is "agentid missing" (41011), msgtype
+// 40008, card_type 42031, anything else 40058 naming the key in the call
+// log.
+func TestGoldenRequestsMisspeltRefused(t *testing.T) {
+	e := newEnv(t)
+	app := e.app()
+	special := map[string]int{"agentid": 41011, "msgtype": 40008, "card_type": 42031}
+	tried := 0
+	for _, name := range goldenNames(t) {
+		if name == "recall" || strings.HasPrefix(name, "update_") {
+			continue // below, against a live card and message
+		}
+		g := e.addressGolden(name, readGolden(t, name))
+		for _, path := range keyPaths(g, nil) {
+			bad, key := misspell(g, path)
+			r := e.post("/cgi-bin/message/send", app, bad)
+			code := 40058
+			if c, ok := special[path[len(path)-1].(string)]; ok {
+				code = c
+			}
+			tried++
+			if r.code() != code {
+				t.Errorf("%s with %v misspelt %q: errcode %d, want %d", name, path, key, r.code(), code)
+				continue
+			}
+			if code == 40058 {
+				if calls := e.sim.Calls("/cgi-bin/message/send"); !strings.Contains(calls[len(calls)-1].Detail, key) {
+					t.Errorf("%s: call log detail %q does not name %q", name, calls[len(calls)-1].Detail, key)
+				}
+			}
+		}
+	}
+	if n := len(e.sim.Inbox("lihua")); n != 0 {
+		t.Errorf("misspelt requests delivered %d messages", n)
+	}
+
+	// update_template_card: each misspelt sample is refused and leaves the
+	// response_code usable.
+	card := e.addressGolden("send_template_card_button_interaction", readGolden(t, "send_template_card_button_interaction"))
+	card["template_card"].(obj)["task_id"] = "golden-update"
+	sent := e.post("/cgi-bin/message/send", app, card)
+	want(t, sent, 0)
+	for _, name := range goldenNames(t) {
+		if !strings.HasPrefix(name, "update_") {
+			continue
+		}
+		g := e.addressGolden(name, readGolden(t, name))
+		g["response_code"] = sent.str("response_code")
+		for _, path := range keyPaths(g, nil) {
+			bad, key := misspell(g, path)
+			r := e.post("/cgi-bin/message/update_template_card", app, bad)
+			code := 40058
+			if c, ok := special[path[len(path)-1].(string)]; ok {
+				code = c
+			}
+			tried++
+			if r.code() != code {
+				t.Errorf("%s with %v misspelt %q: errcode %d, want %d", name, path, key, r.code(), code)
+			}
+		}
+	}
+	upd := e.addressGolden("update_button", readGolden(t, "update_button"))
+	upd["response_code"] = sent.str("response_code")
+	want(t, e.post("/cgi-bin/message/update_template_card", app, upd), 0)
+
+	rec := readGolden(t, "recall")
+	rec["msgid"] = sent.str("msgid")
+	bad, _ := misspell(rec, []any{"msgid"})
+	want(t, e.post("/cgi-bin/message/recall", app, bad), 40058)
+	if it, _ := e.sim.InboxItemByMsgID("lihua", sent.str("msgid")); it.Recalled {
+		t.Error("a misspelt recall recalled the message")
+	}
+	t.Logf("%d misspelt requests refused", tried)
 }

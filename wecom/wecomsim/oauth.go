@@ -11,11 +11,30 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/wecomapp/wecomapp/wecom"
 )
 
-// OAuth inside WeCom and the WeChat plugin (wecom-api.md §4.1, docs
+// OAuth scopes (docs/wecom.md §4.1), kept here rather than taken from
+// package wecom so the simulator does not share the client's constants.
+const (
+	scopeBase        = "snsapi_base"        // silent: the userid (or openid)
+	scopePrivateInfo = "snsapi_privateinfo" // asks consent: a user_ticket
+)
+
+// validState: the authorize page's state is a-zA-Z0-9, at most 128 bytes.
+func validState(state string) bool {
+	if state == "" || len(state) > 128 {
+		return false
+	}
+	for i := 0; i < len(state); i++ {
+		c := state[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// OAuth inside WeCom and the WeChat plugin (docs/wecom.md §4.1, docs
 // 91022/96441/96442/96443). The authorize page stands in for the WeCom
 // client: on the real server the client knows who is logged in; here a
 // page asks "who are you?" — a member, a WeChat-plugin member or a visitor
@@ -71,7 +90,7 @@ type OAuthLogin struct {
 	// AgentID is the app the link named (agentid); snsapi_privateinfo
 	// without it counts as snsapi_base.
 	AgentID int64 `json:"agentid,omitempty"`
-	// Scope is wecom.ScopeBase (default) or wecom.ScopePrivateInfo.
+	// Scope is "snsapi_base" (default) or "snsapi_privateinfo".
 	Scope string `json:"scope,omitempty"`
 	// RedirectURI, when set, is checked against the trusted domain of the
 	// app that calls getuserinfo (50001 on mismatch).
@@ -90,7 +109,7 @@ func (s *Sim) IssueOAuthCode(l OAuthLogin) (string, error) {
 		host = u.Host
 	}
 	if l.Scope == "" {
-		l.Scope = wecom.ScopeBase
+		l.Scope = scopeBase
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -99,8 +118,8 @@ func (s *Sim) IssueOAuthCode(l OAuthLogin) (string, error) {
 
 // issueCode checks who logs in and stores a fresh code. Runs under s.mu.
 func (s *Sim) issueCode(l OAuthLogin, redirectHost string) (string, error) {
-	if l.Scope != wecom.ScopeBase && l.Scope != wecom.ScopePrivateInfo {
-		return "", fmt.Errorf("wecomsim: scope %q: want %s or %s", l.Scope, wecom.ScopeBase, wecom.ScopePrivateInfo)
+	if l.Scope != scopeBase && l.Scope != scopePrivateInfo {
+		return "", fmt.Errorf("wecomsim: scope %q: want %s or %s", l.Scope, scopeBase, scopePrivateInfo)
 	}
 	var app *App
 	if l.AgentID != 0 {
@@ -110,7 +129,7 @@ func (s *Sim) issueCode(l OAuthLogin, redirectHost string) (string, error) {
 	}
 	if app == nil {
 		// "agentid required — without it treated as snsapi_base" (§4.1).
-		l.Scope = wecom.ScopeBase
+		l.Scope = scopeBase
 	}
 	c := &oauthCode{scope: l.Scope, agentID: l.AgentID, redirectHost: strings.ToLower(redirectHost), issued: s.Now()}
 	switch {
@@ -121,7 +140,7 @@ func (s *Sim) issueCode(l OAuthLogin, redirectHost string) (string, error) {
 			return "", fmt.Errorf("wecomsim: no member %q", l.UserID)
 		case m.Status != 1:
 			return "", fmt.Errorf("wecomsim: member %s has status %d and cannot log in", m.UserID, m.Status)
-		case l.Scope == wecom.ScopePrivateInfo && !s.st.visible(app).user(m):
+		case l.Scope == scopePrivateInfo && !s.st.visible(app).user(m):
 			// "member must be in the app's visible range or the page errors".
 			return "", fmt.Errorf("wecomsim: %s is outside the visible range of app %d (snsapi_privateinfo)", m.UserID, app.AgentID)
 		}
@@ -194,7 +213,7 @@ func (s *Sim) handleGetUserInfo(c *call) (obj, error) {
 		return obj{"openid": oc.openID}, nil
 	}
 	resp := obj{"userid": oc.userID}
-	if m := s.st.user(oc.userID); m != nil && oc.scope == wecom.ScopePrivateInfo && s.st.visible(app).user(m) {
+	if m := s.st.user(oc.userID); m != nil && oc.scope == scopePrivateInfo && s.st.visible(app).user(m) {
 		t := newToken()[:96]
 		s.st.oauth.tickets[t] = &userTicket{userID: m.UserID, agentID: app.AgentID, expires: c.now.Add(UserTicketTTL)}
 		resp["user_ticket"] = t
@@ -277,10 +296,10 @@ func (s *Sim) parseAuthorize(q url.Values) (*authorizeRequest, *authorizeError) 
 	if q.Get("response_type") != "code" {
 		return nil, &authorizeError{Code: 40058, Message: "response_type 参数错误：只能是 code"}
 	}
-	if ar.scope != wecom.ScopeBase && ar.scope != wecom.ScopePrivateInfo {
+	if ar.scope != scopeBase && ar.scope != scopePrivateInfo {
 		return nil, &authorizeError{Code: 40058, Message: "scope 参数错误：只能是 snsapi_base 或 snsapi_privateinfo"}
 	}
-	if ar.state != "" && wecom.ValidState(ar.state) != nil {
+	if ar.state != "" && !validState(ar.state) {
 		return nil, &authorizeError{Code: 84025, Message: "state 参数错误：只能是 a-zA-Z0-9，最长 128 字节"}
 	}
 	if v := q.Get("agentid"); v != "" {
@@ -319,7 +338,7 @@ func (s *Sim) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login := OAuthLogin{AgentID: ar.agentID, Scope: ar.scope, UserID: q.Get("sim_userid"), OpenID: q.Get("sim_openid")}
-	silent := ar.scope == wecom.ScopeBase || ar.app == nil // privateinfo asks for consent
+	silent := ar.scope == scopeBase || ar.app == nil // privateinfo asks for consent
 	if login.UserID == "" && login.OpenID == "" && silent && q.Get("sim_pick") == "" {
 		login.UserID = s.phoneHolder(r)
 	}

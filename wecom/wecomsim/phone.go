@@ -395,7 +395,7 @@ type itemView struct {
 	NotDisplayed string
 	TextHTML     template.HTML
 	TextCard     *textCardView
-	Articles     []wecom.Article
+	Articles     []newsArticle
 	MarkdownHTML template.HTML
 	Media        *mediaView
 	Card         *cardView
@@ -420,26 +420,26 @@ type mediaView struct {
 type cardView struct {
 	Type        string
 	TaskID      string
-	Source      *wecom.CardSource
+	Source      *CardSource
 	SourceClass string
 	MenuDesc    string
-	Menu        []wecom.CardMenuAction
-	MainTitle   *wecom.CardTitle
-	Quote       *wecom.CardQuoteArea
+	Menu        []CardMenuAction
+	MainTitle   *CardTitle
+	Quote       *CardQuoteArea
 	QuoteHref   string
-	Emphasis    *wecom.CardTitle
+	Emphasis    *CardTitle
 	SubTitle    string
 	Horizontal  []horizontalView
 	Jumps       []linkView
 	ActionHref  string
-	ImageText   *wecom.CardImageTextArea
+	ImageText   *CardImageTextArea
 	ImageHref   string
-	Image       *wecom.CardImage
+	Image       *CardImage
 	ImageRatio  string
-	Vertical    []wecom.CardTitle
+	Vertical    []CardTitle
 	Questions   []questionView // button_selection, checkbox or select_list
 	Buttons     []buttonView
-	Submit      *wecom.CardSubmitButton
+	Submit      *CardSubmitButton
 	Actioned    bool
 	ReplaceName string // greyed label instead of the buttons
 	Note        string // what the member did
@@ -604,27 +604,27 @@ func (s *Sim) itemView(it *InboxItem, pressURL string) itemView {
 		return v
 	}
 	switch it.MsgType {
-	case wecom.MsgText:
-		var b wecom.Text
+	case msgText:
+		var b textBody
 		_ = json.Unmarshal(it.Body, &b)
 		v.TextHTML = renderText(b.Content)
-	case wecom.MsgTextCard:
-		var b wecom.TextCard
+	case msgTextCard:
+		var b textCardBody
 		_ = json.Unmarshal(it.Body, &b)
 		btn := b.BtnTxt
 		if btn == "" {
 			btn = "详情"
 		}
 		v.TextCard = &textCardView{Title: b.Title, DescHTML: renderTextCardDescription(b.Description), URL: b.URL, Button: btn}
-	case wecom.MsgNews:
-		var b wecom.News
+	case msgNews:
+		var b newsBody
 		_ = json.Unmarshal(it.Body, &b)
 		v.Articles = b.Articles
-	case wecom.MsgMarkdown:
-		var b wecom.Markdown
+	case msgMarkdown:
+		var b markdownBody
 		_ = json.Unmarshal(it.Body, &b)
 		v.MarkdownHTML = renderMarkdown(b.Content)
-	case wecom.MsgTemplateCard:
+	case msgTemplateCard:
 		if it.Card != nil {
 			v.Card = s.cardView(it)
 			v.Card.MsgID, v.Card.PressURL = it.MsgID, pressURL
@@ -723,7 +723,7 @@ func (s *Sim) cardView(it *InboxItem) *cardView {
 	for _, sel := range st.Selected {
 		chosen[sel.QuestionKey] = sel.OptionIDs
 	}
-	question := func(sel *wecom.CardSelection, kind string, preset func(o wecom.CardOption) bool) questionView {
+	question := func(sel *CardSelection, kind string, preset func(o CardOption) bool) questionView {
 		q := questionView{Key: sel.QuestionKey, Title: sel.Title, Kind: kind, Disabled: st.Actioned || sel.Disable}
 		ids, answered := chosen[sel.QuestionKey]
 		for _, o := range sel.OptionList {
@@ -736,9 +736,9 @@ func (s *Sim) cardView(it *InboxItem) *cardView {
 		return q
 	}
 	switch c.CardType {
-	case wecom.CardButtonInteraction:
+	case cardButtonInteraction:
 		if bs := c.ButtonSelection; bs != nil {
-			v.Questions = append(v.Questions, question(bs, "select", func(o wecom.CardOption) bool { return o.ID == bs.SelectedID }))
+			v.Questions = append(v.Questions, question(bs, "select", func(o CardOption) bool { return o.ID == bs.SelectedID }))
 		}
 		for _, b := range c.ButtonList {
 			bv := buttonView{Text: b.Text, Key: b.Key, Class: fmt.Sprintf("style%d", max(b.Style, 1)), Pressed: st.PressedKey != "" && b.Key == st.PressedKey}
@@ -747,20 +747,20 @@ func (s *Sim) cardView(it *InboxItem) *cardView {
 			}
 			v.Buttons = append(v.Buttons, bv)
 		}
-	case wecom.CardVoteInteraction:
+	case cardVoteInteraction:
 		if cb := c.CheckBox; cb != nil {
 			kind := "radio"
 			if cb.Mode == 1 {
 				kind = "checkbox"
 			}
-			q := question(&wecom.CardSelection{QuestionKey: cb.QuestionKey, OptionList: cb.OptionList, Disable: cb.Disable}, kind,
-				func(o wecom.CardOption) bool { return o.IsChecked })
+			q := question(&CardSelection{QuestionKey: cb.QuestionKey, OptionList: cb.OptionList, Disable: cb.Disable}, kind,
+				func(o CardOption) bool { return o.IsChecked })
 			v.Questions = append(v.Questions, q)
 		}
-	case wecom.CardMultipleInteraction:
+	case cardMultipleInteraction:
 		for i := range c.SelectList {
 			sl := &c.SelectList[i]
-			v.Questions = append(v.Questions, question(sl, "select", func(o wecom.CardOption) bool { return o.ID == sl.SelectedID }))
+			v.Questions = append(v.Questions, question(sl, "select", func(o CardOption) bool { return o.ID == sl.SelectedID }))
 		}
 	}
 	if c.ReplaceText != "" && st.Actioned && v.ReplaceName == "" {
@@ -768,7 +768,7 @@ func (s *Sim) cardView(it *InboxItem) *cardView {
 	}
 	if st.Actioned && v.Interactive {
 		switch {
-		case c.CardType == wecom.CardButtonInteraction && st.PressedKey != "":
+		case c.CardType == cardButtonInteraction && st.PressedKey != "":
 			for _, b := range c.ButtonList {
 				if b.Key == st.PressedKey {
 					v.Note = "你点击了「" + b.Text + "」"
@@ -798,7 +798,7 @@ func (s *Sim) servePhonePress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msgid, key := r.PostForm.Get("msgid"), r.PostForm.Get("key")
-	var selected []wecom.SelectedItem
+	var selected []SelectedItem
 	for _, q := range r.PostForm["qs"] {
 		ids := r.PostForm["q:"+q]
 		var clean []string
@@ -807,7 +807,7 @@ func (s *Sim) servePhonePress(w http.ResponseWriter, r *http.Request) {
 				clean = append(clean, id)
 			}
 		}
-		selected = append(selected, wecom.SelectedItem{QuestionKey: q, OptionIDs: clean})
+		selected = append(selected, SelectedItem{QuestionKey: q, OptionIDs: clean})
 	}
 	ctx, cancel := s.pressContext(r)
 	defer cancel()

@@ -24,8 +24,11 @@ type endpoint struct {
 	Path   string
 	Method string // http.MethodGet or http.MethodPost; GET on a POST API → 40063
 	Access access
-	// SyncIPBlocked: under Options.Restricted the contacts-sync token gets
-	// 48009 (new IPs of 通讯录同步 may not read details since 2022-08-15).
+	// SyncIPBlocked: the contacts-sync token gets 48009 (new IPs of 通讯录同步
+	// may not read details since 2022-08-15: user/get, user/list,
+	// user/simplelist, department/list, department/get; the ids stay
+	// readable through user/list_id and department/simplelist), unless
+	// Options.Legacy.
 	SyncIPBlocked bool
 	// OK is errmsg on success: "ok" (default), "created", "updated", "deleted".
 	OK string
@@ -58,7 +61,7 @@ func (s *Sim) apiRoutes() []*endpoint {
 		{Path: "/cgi-bin/department/list", Method: get, Access: accessAny, SyncIPBlocked: true, Handle: s.handleDepartmentList},
 		{Path: "/cgi-bin/department/simplelist", Method: get, Access: accessAny, Handle: s.handleDepartmentSimpleList,
 			Empty: obj{"department_id": []any{}}},
-		{Path: "/cgi-bin/department/get", Method: get, Access: accessAny, Handle: s.handleDepartmentGet},
+		{Path: "/cgi-bin/department/get", Method: get, Access: accessAny, SyncIPBlocked: true, Handle: s.handleDepartmentGet},
 
 		// §5.3 members (contacts_user.go)
 		{Path: "/cgi-bin/user/create", Method: post, Access: accessContacts, OK: "created", Handle: s.handleUserCreate},

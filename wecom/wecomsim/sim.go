@@ -39,20 +39,33 @@ type Options struct {
 	ContactCallback Receiver
 	// Apps are the corp's self-built apps (自建应用).
 	Apps []App
-	// Restricted reproduces the post-2022 rules: the contacts-sync secret,
-	// calling from a "new IP", gets 48009 on user/get, user/simplelist,
-	// user/list and department/list; user/get|list through app secrets omit
-	// avatar, thumb_avatar, gender, mobile, email, biz_mail, qr_code and
-	// address; change_contact events carry only ids (members UserID and
-	// Department, departments Id and ParentId) and update_party fires only
-	// when ParentId changes.
-	Restricted bool
+	// Legacy reproduces the rules of corps and apps set up before mid-2022.
+	// The zero value is today's WeCom (docs/wecom.md §5): the contacts-sync
+	// secret, calling from a "new IP", gets 48009 on user/get,
+	// user/simplelist, user/list and department/list (only user/list_id and
+	// department/simplelist list contacts); user/get|list through app
+	// secrets omit avatar, thumb_avatar, gender, mobile, email, biz_mail,
+	// qr_code and address; change_contact carries only ids (members UserID
+	// and Department, departments Id and ParentId) and update_party fires
+	// only when ParentId changes. Legacy lifts all of that.
+	Legacy bool
+	// CallbackURLs are further URLs callbacks may be sent to, besides
+	// ContactCallback.URL and each App.CallbackURL (e.g. a batch job's
+	// callback.url). A callback to any other URL is not sent (its delivery
+	// is logged as refused), and SetContactCallback refuses it, so the
+	// simulator cannot be made to POST to arbitrary hosts. Entries match
+	// scheme, host and path; the query is ignored.
+	CallbackURLs []string
+	// Public marks a simulator reachable beyond this machine
+	// (simulator.allow_public): every page it serves carries a warning
+	// banner.
+	Public bool
 	// MaxUserDepartments is how many departments one member may belong to
 	// (60110 above). Default 20 (doc 90313 60110 help; doc 90195 says 100 —
 	// unconfirmed which the server enforces).
 	MaxUserDepartments int
 	// CallbackRetries is how many times a failed callback is re-sent after
-	// the first attempt. Default 3 (1 + 3 deliveries, wecom-api.md §2.1);
+	// the first attempt. Default 3 (1 + 3 deliveries, docs/wecom.md §2.1);
 	// negative means no retries.
 	CallbackRetries int
 	// CallbackTimeout is how long one delivery attempt may take before it
@@ -62,7 +75,9 @@ type Options struct {
 	// (e.g. "/cgi-bin/user/get"). APIs not listed get DefaultLimit.
 	Limits map[string]Limit
 	// Clock is the time source for token and media expiry, frequency
-	// windows and callback timestamps. Default time.Now. Advance shifts it.
+	// windows, batch job progress and the CreateTime of callbacks. Default
+	// time.Now. Advance shifts it. (Callback signatures carry the wall-clock
+	// time instead: receivers check it against their own clock.)
 	Clock func() time.Time
 	// Logger receives structured logs (named "wecomsim"). Default: none.
 	Logger *zap.Logger
@@ -134,6 +149,9 @@ type Sim struct {
 	routes   map[string]*endpoint
 	pages    *http.ServeMux // non-API pages (OAuth, JS-SDK…), added by later phases
 	adminMux *http.ServeMux
+	// admin and page are adminMux and pages behind the browser guards
+	// (guard.go): cross-origin refusal, JSON-only admin, the public banner.
+	adminH, pageH http.Handler
 
 	// mu guards st, tok and everything the API handlers touch. Handlers run
 	// with it held.
@@ -143,8 +161,9 @@ type Sim struct {
 
 	jsTickets ticketStore // JS-SDK tickets; like tok, they survive Reset (jsapi.go)
 
-	cb   callbacks // outgoing callback queues; own lock
-	jobs jobRunner // batch job worker; own wake channel, state under mu
+	cb        callbacks       // outgoing callback queues; own lock
+	cbAllowed map[string]bool // callbackKey of every URL callbacks may go to; fixed at New
+	jobs      jobRunner       // batch job worker; own wake channel, state under mu
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -203,6 +222,7 @@ func New(opts Options) *Sim {
 		a := opts.Apps[i]
 		s.apps[a.AgentID] = &a
 	}
+	s.allowCallbacks()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.tok.init()
 	s.cb.init()
@@ -217,6 +237,7 @@ func New(opts Options) *Sim {
 	}
 	s.adminMux = s.adminRoutes()
 	s.pageRoutes(s.pages)
+	s.adminH, s.pageH = s.guardAdmin(s.adminMux), s.guardPages(s.pages)
 	s.wg.Add(1)
 	go s.runJobs()
 	return s
@@ -227,7 +248,7 @@ func New(opts Options) *Sim {
 // as qyapi does.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
-		s.adminMux.ServeHTTP(w, r)
+		s.adminH.ServeHTTP(w, r)
 		return
 	}
 	if ep, ok := s.routes[r.URL.Path]; ok {
@@ -235,7 +256,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, pattern := s.pages.Handler(r); pattern != "" {
-		s.pages.ServeHTTP(w, r)
+		s.pageH.ServeHTTP(w, r)
 		return
 	}
 	w.WriteHeader(http.StatusNotFound)
@@ -249,8 +270,7 @@ func (s *Sim) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st = newState(s.fixture, s.defaultCapacity())
-	close(s.jobs.changed) // wake WaitJobs: the jobs it waited for are gone
-	s.jobs.changed = make(chan struct{})
+	s.jobs.signal() // wake WaitJobs: the jobs it waited for are gone
 	s.cb.clearLog()
 	s.log.Info("reset to fixture")
 }
@@ -286,15 +306,26 @@ func (s *Sim) Now() time.Time {
 }
 
 // Advance moves the simulator's clock forward by d (on top of
-// Options.Clock), e.g. to expire tokens or leave a frequency block.
+// Options.Clock), e.g. to expire tokens, leave a frequency block or let a
+// batch job progress; jobs due by then are finished before it returns.
 func (s *Sim) Advance(d time.Duration) {
 	s.offset.Add(int64(d))
+	s.mu.Lock()
+	s.advanceJobs()
+	s.mu.Unlock()
+	s.jobs.poke()
 }
 
 // SetContactCallback changes the contacts-sync receiver, as an admin
-// re-configuring 接收事件服务器 would.
-func (s *Sim) SetContactCallback(r Receiver) {
+// re-configuring 接收事件服务器 would. An empty URL stops the callbacks. A URL
+// that is neither the configured receiver nor in Options.CallbackURLs is
+// refused (ErrCallbackURL).
+func (s *Sim) SetContactCallback(r Receiver) error {
+	if r.URL != "" && !s.callbackAllowed(r.URL) {
+		return fmt.Errorf("%w: %s", ErrCallbackURL, r.URL)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.ContactCallback = r
+	return nil
 }

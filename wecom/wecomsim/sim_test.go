@@ -65,7 +65,8 @@ func TestFixtureValidate(t *testing.T) {
 }
 
 func TestResetAndMount(t *testing.T) {
-	s := New(Options{CorpID: testCorpID, ContactSecret: testSecret, BaseURL: "http://example.test/wecomsim/"})
+	s := New(Options{CorpID: testCorpID, ContactSecret: testSecret, BaseURL: "http://example.test/wecomsim/",
+		Apps: []App{{AgentID: 1000002, Name: "一站式服务", Secret: appSecret}}})
 	defer s.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/wecomsim/", http.StripPrefix("/wecomsim", s))
@@ -73,10 +74,11 @@ func TestResetAndMount(t *testing.T) {
 	defer srv.Close()
 	e := &env{t: t, sim: s, srv: srv}
 	tok := e.get("/wecomsim/cgi-bin/gettoken", "", "corpid", testCorpID, "corpsecret", testSecret).str("access_token")
+	app := e.get("/wecomsim/cgi-bin/gettoken", "", "corpid", testCorpID, "corpsecret", appSecret).str("access_token")
 	want(t, e.get("/wecomsim/cgi-bin/user/delete", tok, "userid", "lihua"), 0)
-	want(t, e.get("/wecomsim/cgi-bin/user/get", tok, "userid", "lihua"), 60111)
+	want(t, e.get("/wecomsim/cgi-bin/user/get", app, "userid", "lihua"), 60111)
 	s.Reset()
-	want(t, e.get("/wecomsim/cgi-bin/user/get", tok, "userid", "lihua"), 0)
+	want(t, e.get("/wecomsim/cgi-bin/user/get", app, "userid", "lihua"), 0)
 	if s.BaseURL() != "http://example.test/wecomsim" {
 		t.Fatalf("BaseURL %q", s.BaseURL())
 	}
@@ -194,7 +196,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	rc := newReceiver(t, nil)
 	e := newEnv(t, withReceiver(rc), func(o *Options) { o.Logger = zap.New(core) })
-	tok := e.contacts()
+	tok := e.app()
 	want(t, e.get("/cgi-bin/user/get", tok, "userid", "ghost"), 60111)
 	want(t, e.get("/cgi-bin/gettoken", "", "corpid", testCorpID, "corpsecret", "wrong-secret"), 40001)
 	must(t, e.sim.AdminDeleteUser("lihua"))

@@ -80,16 +80,16 @@ func TestTokenValidation(t *testing.T) {
 		want(t, e.get("/cgi-bin/user/get", "garbage", "userid", "lihua"), 40014)
 	})
 	t.Run("valid", func(t *testing.T) {
-		want(t, e.get("/cgi-bin/user/get", tok, "userid", "lihua"), 0)
+		want(t, e.get("/cgi-bin/department/simplelist", tok), 0)
 	})
 	t.Run("expired after 7200 s", func(t *testing.T) {
 		e.sim.Advance(7200 * time.Second)
-		want(t, e.get("/cgi-bin/user/get", tok, "userid", "lihua"), 42001)
+		want(t, e.get("/cgi-bin/department/simplelist", tok), 42001)
 		fresh := e.contacts()
 		if fresh == tok {
 			t.Fatal("gettoken after expiry must issue a new token")
 		}
-		want(t, e.get("/cgi-bin/user/get", fresh, "userid", "lihua"), 0)
+		want(t, e.get("/cgi-bin/department/simplelist", fresh), 0)
 	})
 }
 
@@ -144,8 +144,8 @@ func TestWhoMayCallWhat(t *testing.T) {
 	}
 }
 
-func TestRestrictedContactsSyncNewIP(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.Restricted = true })
+func TestContactsSyncNewIP(t *testing.T) {
+	e := newEnv(t)
 	c, a := e.contacts(), e.app()
 	for _, tt := range []struct {
 		path string
@@ -155,6 +155,7 @@ func TestRestrictedContactsSyncNewIP(t *testing.T) {
 		{"/cgi-bin/user/simplelist", []string{"department_id", "1"}},
 		{"/cgi-bin/user/list", []string{"department_id", "1"}},
 		{"/cgi-bin/department/list", nil},
+		{"/cgi-bin/department/get", []string{"id", "2"}},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
 			want(t, e.get(tt.path, c, tt.kv...), 48009)
@@ -163,14 +164,20 @@ func TestRestrictedContactsSyncNewIP(t *testing.T) {
 	}
 	t.Run("ids still readable", func(t *testing.T) {
 		want(t, e.get("/cgi-bin/department/simplelist", c), 0)
-		want(t, e.get("/cgi-bin/department/get", c, "id", "2"), 0)
 		want(t, e.post("/cgi-bin/user/list_id", c, map[string]any{}), 0)
+	})
+	t.Run("legacy lifts it", func(t *testing.T) {
+		l := newEnv(t, legacy)
+		want(t, l.get("/cgi-bin/user/get", l.contacts(), "userid", "lihua"), 0)
+		if r := l.get("/cgi-bin/user/get", l.app(), "userid", "lihua"); r.str("mobile") != "13800000002" {
+			t.Errorf("legacy app read lacks the mobile: %v", r)
+		}
 	})
 	t.Run("app reads omit private fields", func(t *testing.T) {
 		r := e.get("/cgi-bin/user/get", a, "userid", "lihua")
 		for _, k := range []string{"mobile", "email", "avatar", "gender", "address", "biz_mail", "qr_code", "thumb_avatar"} {
 			if _, ok := r[k]; ok {
-				t.Errorf("restricted app read carries %s", k)
+				t.Errorf("app read carries %s", k)
 			}
 		}
 		if r.str("name") != "李华" {
@@ -189,7 +196,7 @@ func TestConventions(t *testing.T) {
 		}
 	})
 	t.Run("errors are HTTP 200 with the live errmsg shape", func(t *testing.T) {
-		r := e.get("/cgi-bin/user/get", tok, "userid", "nobody")
+		r := e.get("/cgi-bin/user/get", e.app(), "userid", "nobody")
 		want(t, r, 60111)
 		re := regexp.MustCompile(`^userid not found, hint: \[\d+_\d+_[0-9a-f]{32}\], from ip: 127\.0\.0\.1, more info at https://open\.work\.weixin\.qq\.com/devtool/query\?e=60111$`)
 		if !re.MatchString(r.str("errmsg")) {
@@ -227,7 +234,7 @@ func TestConventions(t *testing.T) {
 		if r.str("errmsg") != "created" {
 			t.Fatalf("errmsg %q", r.str("errmsg"))
 		}
-		if r := e.get("/cgi-bin/department/get", tok, "id", "2"); r.str("errmsg") != "ok" {
+		if r := e.get("/cgi-bin/department/get", e.app(), "id", "2"); r.str("errmsg") != "ok" {
 			t.Fatalf("errmsg %q", r.str("errmsg"))
 		}
 	})

@@ -3,12 +3,13 @@ package wecomsim
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// Workbench custom display (工作台自定义展示, wecom-api.md §7, doc 92535):
+// Workbench custom display (工作台自定义展示, docs/wecom.md §7, doc 92535):
 // an app's template (display type plus corp-wide default data) and each
 // member's own data, kept in state (Reset clears them) and exposed to the
 // phone page and to tests through WorkbenchTile and GET /sim/api/workbench.
@@ -205,7 +206,7 @@ func parseWorkbenchData(f fields, template bool) (WorkbenchData, error) {
 	switch typ {
 	case WorkbenchKeyData:
 		var b WorkbenchKeyDataBody
-		if _, err := f.value(typ, &b); err != nil {
+		if err := workbenchBody(f, typ, &b); err != nil {
 			return d, err
 		}
 		if len(b.Items) > MaxWorkbenchKeyData {
@@ -217,7 +218,7 @@ func parseWorkbenchData(f fields, template bool) (WorkbenchData, error) {
 		d.KeyData = &b
 	case WorkbenchImage:
 		var b WorkbenchImageBody
-		if _, err := f.value(typ, &b); err != nil {
+		if err := workbenchBody(f, typ, &b); err != nil {
 			return d, err
 		}
 		if b.URL == "" {
@@ -226,7 +227,7 @@ func parseWorkbenchData(f fields, template bool) (WorkbenchData, error) {
 		d.Image = &b
 	case WorkbenchList:
 		var b WorkbenchListBody
-		if _, err := f.value(typ, &b); err != nil {
+		if err := workbenchBody(f, typ, &b); err != nil {
 			return d, err
 		}
 		if len(b.Items) > MaxWorkbenchListItems {
@@ -243,7 +244,7 @@ func parseWorkbenchData(f fields, template bool) (WorkbenchData, error) {
 		d.List = &b
 	case WorkbenchWebview:
 		var b WorkbenchWebviewBody
-		if _, err := f.value(typ, &b); err != nil {
+		if err := workbenchBody(f, typ, &b); err != nil {
 			return d, err
 		}
 		if b.URL == "" {
@@ -259,6 +260,16 @@ func parseWorkbenchData(f fields, template bool) (WorkbenchData, error) {
 		d.Webview = &b
 	}
 	return d, nil
+}
+
+// workbenchBody decodes the type's body after refusing keys doc 92535
+// does not document for it (40058, as message/send).
+func workbenchBody(f fields, typ string, dst any) error {
+	if err := checkKeys(typ, f[typ], reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	_, err := f.value(typ, dst)
+	return err
 }
 
 // workbenchMember finds a member the app may set data for: 60111 unknown,
@@ -277,6 +288,16 @@ func (s *Sim) workbenchMember(app *App, userid string) (*member, error) {
 	return m, nil
 }
 
+// workbenchKeys are the documented keys of a workbench request whose
+// type is f's: type, that type's body, and extra.
+func workbenchKeys(f fields, extra ...string) []string {
+	keys := append([]string{"type"}, extra...)
+	if typ, _, err := f.str("type"); err == nil && typ != "" {
+		keys = append(keys, typ)
+	}
+	return keys
+}
+
 // handleSetWorkbenchTemplate: POST /cgi-bin/agent/set_workbench_template.
 func (s *Sim) handleSetWorkbenchTemplate(c *call) (obj, error) {
 	f, err := c.fields()
@@ -285,6 +306,9 @@ func (s *Sim) handleSetWorkbenchTemplate(c *call) (obj, error) {
 	}
 	app, err := s.agentOf(c, f)
 	if err != nil {
+		return nil, err
+	}
+	if err := onlyKeys(f, "agent/set_workbench_template", workbenchKeys(f, "agentid", "replace_user_data")...); err != nil {
 		return nil, err
 	}
 	d, err := parseWorkbenchData(f, true)
@@ -314,6 +338,9 @@ func (s *Sim) handleGetWorkbenchTemplate(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := onlyKeys(f, "agent/get_workbench_template", "agentid"); err != nil {
+		return nil, err
+	}
 	t := s.st.workbenchOf(app.AgentID).tmpl
 	if t == nil {
 		t = &WorkbenchTemplate{WorkbenchData: WorkbenchData{Type: WorkbenchNormal}}
@@ -332,6 +359,9 @@ func (s *Sim) handleSetWorkbenchData(c *call) (obj, error) {
 	}
 	app, err := s.agentOf(c, f)
 	if err != nil {
+		return nil, err
+	}
+	if err := onlyKeys(f, "agent/set_workbench_data", workbenchKeys(f, "agentid", "userid")...); err != nil {
 		return nil, err
 	}
 	userid, _, err := f.str("userid")
@@ -367,6 +397,9 @@ func (s *Sim) handleBatchSetWorkbenchData(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := onlyKeys(f, "agent/batch_set_workbench_data", "agentid", "userid_list", "data"); err != nil {
+		return nil, err
+	}
 	ids, _, err := f.strs("userid_list")
 	if err != nil {
 		return nil, err
@@ -382,6 +415,9 @@ func (s *Sim) handleBatchSetWorkbenchData(c *call) (obj, error) {
 		return nil, err
 	} else if !ok {
 		return nil, errf(40058, "data is required")
+	}
+	if err := onlyKeys(fields(raw), "agent/batch_set_workbench_data data", workbenchKeys(fields(raw))...); err != nil {
+		return nil, err
 	}
 	d, err := parseWorkbenchData(fields(raw), false)
 	if err != nil {
@@ -418,6 +454,9 @@ func (s *Sim) handleGetWorkbenchData(c *call) (obj, error) {
 	}
 	app, err := s.agentOf(c, f)
 	if err != nil {
+		return nil, err
+	}
+	if err := onlyKeys(f, "agent/get_workbench_data", "agentid", "userid"); err != nil {
 		return nil, err
 	}
 	userid, _, err := f.str("userid")
