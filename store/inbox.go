@@ -98,7 +98,7 @@ type InboxRow struct {
 	// Reclaimed is set by ClaimInbox on rows taken over from a dispatcher
 	// whose lease had expired (it crashed, or stalled past its lease).
 	Reclaimed bool `db:"-"`
-	// PayloadErr is set by ListInbox on a row whose sealed payload does not
+	// PayloadErr is set by ListInbox and GetInbox on a row whose sealed payload does not
 	// open (Payload is then nil): the row is listed all the same.
 	PayloadErr error `db:"-"`
 }
@@ -492,10 +492,13 @@ func (db *DB) GetInbox(ctx context.Context, id int64) (InboxRow, error) {
 	if err := db.GetContext(ctx, &r, "SELECT "+inboxColumns+" FROM inbox WHERE id = ?", id); err != nil {
 		return InboxRow{}, notFound(err, "store: get inbox %d", id)
 	}
-	if err := db.openInboxRow(&r); err != nil {
-		return InboxRow{}, fmt.Errorf("store: get %w", err)
+	// Like ListInbox: a row whose payload does not open is still shown to
+	// the operator, with PayloadErr saying why.
+	rows := []InboxRow{r}
+	if err := db.openListedInbox(rows); err != nil {
+		return InboxRow{}, fmt.Errorf("store: get inbox %d: %w", id, err)
 	}
-	return r, nil
+	return rows[0], nil
 }
 
 // InboxQuery filters ListInbox. Zero fields do not filter.

@@ -339,8 +339,10 @@ func TestInboxUnknownKeyParksRow(t *testing.T) {
 		if dead[0].PayloadErr == nil || dead[0].Payload != nil {
 			t.Errorf("listed unreadable row: payload %q, PayloadErr %v", dead[0].Payload, dead[0].PayloadErr)
 		}
-		if _, err := db.GetInbox(ctx, dead[0].ID); !errors.Is(err, store.ErrUnknownKey) {
-			t.Errorf("GetInbox of the unreadable row: err = %v, want ErrUnknownKey", err)
+		// An operator looking at it still sees the row, and why its payload
+		// does not open.
+		if r, err := db.GetInbox(ctx, dead[0].ID); err != nil || r.Payload != nil || !errors.Is(r.PayloadErr, store.ErrUnknownKey) || r.LastError == "" {
+			t.Errorf("GetInbox of the unreadable row: %+v, %v; want the row with PayloadErr ErrUnknownKey", r, err)
 		}
 		// With the key back (as a previous key), the row opens again.
 		fixed := db.WithSealer(newSealer(t, keyCur, keyOther))
@@ -380,8 +382,8 @@ func TestRekey(t *testing.T) {
 			t.Fatal(err)
 		}
 		legacyID, _ := res.LastInsertId()
-		if _, err := db.GetInbox(ctx, legacyID); !errors.Is(err, store.ErrNotSealed) || !strings.Contains(err.Error(), "wecomapp rekey") {
-			t.Errorf("GetInbox of a plaintext row: err = %v, want ErrNotSealed pointing to wecomapp rekey", err)
+		if r, err := db.GetInbox(ctx, legacyID); err != nil || !errors.Is(r.PayloadErr, store.ErrNotSealed) || !strings.Contains(r.PayloadErr.Error(), "wecomapp rekey") {
+			t.Errorf("GetInbox of a plaintext row: PayloadErr = %v (%v), want ErrNotSealed pointing to wecomapp rekey", r.PayloadErr, err)
 		}
 
 		cctx, cancel := context.WithCancel(ctx)
@@ -412,8 +414,8 @@ func TestRekey(t *testing.T) {
 			t.Fatalf("after the resumed rekey: %v, want all %d under B", under, n+1)
 		}
 		readAll(t, dbB, want, "B alone")
-		if _, err := dbA.GetInbox(ctx, legacyID); !errors.Is(err, store.ErrUnknownKey) {
-			t.Errorf("A alone after rekey: err = %v, want ErrUnknownKey", err)
+		if r, err := dbA.GetInbox(ctx, legacyID); err != nil || !errors.Is(r.PayloadErr, store.ErrUnknownKey) {
+			t.Errorf("A alone after rekey: PayloadErr = %v (%v), want ErrUnknownKey", r.PayloadErr, err)
 		}
 
 		st, err = dbB.Rekey(ctx, store.InboxPayload, 10, nil)

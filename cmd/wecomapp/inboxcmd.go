@@ -175,6 +175,10 @@ func inboxShow(ctx context.Context, e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r.PayloadErr != nil {
+		fmt.Fprintf(e.stdout, "payload: cannot be opened: %v\n", r.PayloadErr)
+		return nil
+	}
 	fmt.Fprintf(e.stdout, "payload (%d bytes):\n%s\n", len(r.Payload), r.Payload)
 	return nil
 }

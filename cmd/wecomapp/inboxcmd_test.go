@@ -15,6 +15,7 @@ import (
 
 	"github.com/wecomapp/wecomapp/config"
 	"github.com/wecomapp/wecomapp/store"
+	"github.com/wecomapp/wecomapp/store/storetest"
 )
 
 // inboxCLI is a configuration of its own (SQLite in a temp directory, JSON
@@ -178,6 +179,22 @@ func TestInboxListAndShow(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("show lacks %q:\n%s", w, out)
 		}
+	}
+	// A row sealed under a key this deployment no longer has is still
+	// shown, with why its payload cannot be read.
+	lost, err := store.NewSealer(storetest.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan, _, err := c.db.WithSealer(lost).InsertInbox(context.Background(), store.InboxMessage{
+		Receiver: "hall", DedupKey: "msg:5", Kind: "text", Payload: []byte("<xml/>"), Dead: "payload does not open",
+	}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = c.run("show", fmt.Sprint(orphan))
+	if err != nil || !strings.Contains(out, "msg:5") || !strings.Contains(out, "payload: cannot be opened") || !strings.Contains(out, lost.CurrentKeyID()) {
+		t.Errorf("show of a row under a lost key: %v\n%s", err, out)
 	}
 	_, _, err = c.run("show", "999999")
 	wantCode(t, err, 1)
