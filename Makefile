@@ -36,6 +36,7 @@ bench: ## benchmarks (BENCHTIME=3s to lengthen)
 fuzz: ## a short run of every fuzz target (FUZZTIME=1m to lengthen)
 	$(GO) test -run='^$$' -fuzz='^FuzzOpenAndParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./wecom/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseEvent$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./wecom/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseResponse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./cas/
 
 lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -6,8 +6,11 @@
 //
 // It owns:
 //
-//   - Client (New, Options): URL building and ticket validation over HTTP,
-//     with a per-call timeout and a bounded response (MaxResponseBytes);
+//   - Client (New, Options): the URLs (LoginURL, LoginURLWith for renew
+//     and gateway, LogoutURL) and ticket validation over HTTP (Validate,
+//     ValidateWith for renew), with a per-call timeout and a bounded
+//     response (MaxResponseBytes); StripTicket gives back the service URL
+//     a callback was reached at;
 //   - the wire format: the CAS serviceResponse XML (namespace
 //     http://www.yale.edu/tp/cas), parsed with encoding/xml into its own
 //     unexported types and returned as a Principal (user and multi-valued
