@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +22,7 @@ import (
 	"github.com/wecomapp/wecomapp/internal/testenv"
 )
 
-// clock is a test clock shared by auth and the in-memory coord.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testenv.Clock
 
 // env is one coordination backend with a clock; every instance built from
 // it shares both, like several servers behind one load balancer.
@@ -54,7 +37,7 @@ type env struct {
 // too, so moving the test clock expires sessions on both.
 func backends(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Run("memory", func(t *testing.T) {
-		clk := &clock{t: time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)}
+		clk := testenv.NewClock(time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
 		fn(t, &env{clock: clk, coord: coord.NewMemory(clk.Now)})
 	})
 	t.Run("redis", func(t *testing.T) {
@@ -77,7 +60,7 @@ func backends(t *testing.T, fn func(t *testing.T, e *env)) {
 			}
 			raw.Close()
 		})
-		clk := &clock{t: time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)}
+		clk := testenv.NewClock(time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
 		fn(t, &env{clock: clk, coord: s})
 	})
 }

@@ -11,13 +11,13 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wecomapp/wecomapp/cas"
 	"github.com/wecomapp/wecomapp/cas/cassim"
+	"github.com/wecomapp/wecomapp/internal/testenv"
 )
 
 const (
@@ -32,18 +32,7 @@ var people = []cassim.Person{
 	{ID: "20210001", Name: "李同学", Attributes: map[string][]string{"学号": {"20210001"}, "userType": {"undergraduate"}}},
 }
 
-// clock is the simulator's adjustable time.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type clock = testenv.Clock
 
 type env struct {
 	t     *testing.T
@@ -55,7 +44,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{now: time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, clock: testenv.NewClock(time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))}
 	e.sim = cassim.New(cassim.Options{People: people, Services: []string{"https://hall.example.edu.cn/"}, Clock: e.clock.Now})
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "serviceValidate") {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/wecomapp/wecomapp/internal/testenv"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
 	"github.com/wecomapp/wecomapp/wecom"
@@ -25,26 +26,9 @@ import (
 
 const corpID = "ww0123456789abcdef"
 
-// clock is a settable clock for the database side of the dispatcher (due
-// times and leases); timers stay real but short.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testenv.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return testenv.NewClock(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)) }
 
 type fixture struct {
 	ib    *Inbox

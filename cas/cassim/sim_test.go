@@ -11,21 +11,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wecomapp/wecomapp/internal/testenv"
 )
 
 const svc = "https://hall.example.edu.cn/cas/callback"
 
-type fixedClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fixedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fixedClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type fixedClock = testenv.Clock
 
 type env struct {
 	t     *testing.T
@@ -37,7 +29,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fixedClock{now: time.Date(2026, 9, 1, 8, 30, 0, 0, time.UTC)}}
+	e := &env{t: t, clock: testenv.NewClock(time.Date(2026, 9, 1, 8, 30, 0, 0, time.UTC))}
 	e.sim = New(Options{
 		People: []Person{
 			{ID: "T2001003", Name: "王老师", Attributes: map[string][]string{
