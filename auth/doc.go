@@ -16,8 +16,23 @@
 // OAuth code (UseCodeOnce). It makes no HTTP calls to WeCom: exchanging the
 // code for a userid is the wecom package's job.
 //
+// SetIdentity records which of their identities the signed-in person acts
+// as, for the rest of the session.
+//
+// External systems linked from a workbench sign people on with one-time
+// CAS service tickets (IssueTicket, ValidateTicket: 60 s, bound to the
+// exact service URL, kept in coord under a digest); ServiceResponse writes
+// the CAS 2.0/3.0 serviceResponse XML the platform's validation endpoint
+// answers with, so any system that speaks CAS validates them.
+//
+// Admin grants (Admins, Grant, Allowed, Scope) say who may use the admin
+// console and how far: super, dept_admin (scoped to departments), sender,
+// auditor. They live in SQL through package store (admin_grants), and every
+// grant and revoke writes its audit row in the same transaction; the last
+// super admin cannot be revoked.
+//
 // auth speaks net/http and context only. It must not import gin (gin stays in
 // handler/ and cmd/), config (it takes Options), or silenceper (wecom/'s).
-// It stores nothing in SQL; everything it keeps in coord can be lost at the
-// cost of people signing in again.
+// Besides the admin grants it stores nothing in SQL; everything it keeps in
+// coord can be lost at the cost of people signing in again.
 package auth

@@ -105,6 +105,18 @@ func (e *env) instance(t *testing.T, opts auth.Options) *instance {
 		}
 		io.WriteString(w, "ok")
 	})
+	mux.HandleFunc("POST /identity", func(w http.ResponseWriter, r *http.Request) {
+		err := s.SetIdentity(r.Context(), r.URL.Query().Get("identity"))
+		if errors.Is(err, auth.ErrNotSignedIn) {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
 	mux.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.SignOut(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -282,6 +282,30 @@ func (s *Sessions) SignIn(ctx context.Context, p Principal) error {
 	return nil
 }
 
+// ErrNotSignedIn is returned by SetIdentity when ctx's session has no
+// signed-in person.
+var ErrNotSignedIn = errors.New("auth: not signed in")
+
+// SetIdentity records the identity (a workbench role key) the signed-in
+// person now acts as, for the rest of the session. The token is kept: the
+// person is the same, only their choice changed. "" clears the choice.
+func (s *Sessions) SetIdentity(ctx context.Context, identity string) error {
+	if requestState(ctx) == nil {
+		return ErrNoSession
+	}
+	if _, ok := s.Current(ctx); !ok {
+		return ErrNotSignedIn
+	}
+	sp, _ := s.stored(ctx)
+	sp.Identity = identity
+	b, err := json.Marshal(sp)
+	if err != nil {
+		return fmt.Errorf("auth: set identity of %s: %w", sp.UserID, err)
+	}
+	s.mgr.Put(ctx, keyPrincipal, b)
+	return nil
+}
+
 // SignOut ends ctx's session: its data is deleted and the browser is told
 // to drop the cookie.
 func (s *Sessions) SignOut(ctx context.Context) error {

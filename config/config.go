@@ -27,6 +27,7 @@ type Config struct {
 	Simulator Simulator `yaml:"simulator"`
 	Inbox     Inbox     `yaml:"inbox"`
 	Security  Security  `yaml:"security"`
+	Auth      Auth      `yaml:"auth"`
 }
 
 // Server is the HTTP server.
@@ -75,6 +76,7 @@ type WeCom struct {
 	CorpID      string        `yaml:"corp_id"`
 	APIBase     string        `yaml:"api_base"`
 	OAuthBase   string        `yaml:"oauth_base"`
+	LoginBase   string        `yaml:"login_base"`
 	HTTPTimeout time.Duration `yaml:"http_timeout"`
 	Contacts    Receiver      `yaml:"contacts"`
 	Apps        []App         `yaml:"apps" key:"name"`
@@ -140,6 +142,27 @@ type Security struct {
 	PreviousDataKeys Secret `yaml:"previous_data_keys"`
 }
 
+// Auth is signing people in: sessions, CAS single sign-on and the first
+// admins.
+type Auth struct {
+	// IdleTimeout ends a session unused for this long; Lifetime ends it this
+	// long after sign-in however busy.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	Lifetime    time.Duration `yaml:"lifetime"`
+	// CASURL is the university's CAS server (e.g.
+	// https://cas.example.edu.cn/cas). Empty with the simulator on: the
+	// built-in CAS simulator; empty otherwise: no CAS sign-in.
+	CASURL string `yaml:"cas_url"`
+	// CASName is how the sign-in page names it.
+	CASName string `yaml:"cas_name"`
+	// CASProtocol is 3 (p3/serviceValidate, with attributes) or 2
+	// (serviceValidate).
+	CASProtocol int `yaml:"cas_protocol"`
+	// SuperAdmins are userids granted the super-admin role at start
+	// (audited as "system"); further admins are granted in the console.
+	SuperAdmins []string `yaml:"super_admins"`
+}
+
 // Defaults is the embedded default: SQLite under ./data, in-process
 // coordination, the built-in simulator. config.yaml repeats these values
 // so that the file documents them.
@@ -165,5 +188,6 @@ func Defaults() Config {
 		},
 		Simulator: Simulator{Enabled: true, Mount: "/wecomsim", Seed: "demo", CallbackRetries: 3, CallbackTimeout: 5 * time.Second},
 		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 15, Poll: 500 * time.Millisecond, Retention: 30 * 24 * time.Hour},
+		Auth:      Auth{IdleTimeout: 2 * time.Hour, Lifetime: 12 * time.Hour, CASName: "统一身份认证", CASProtocol: 3},
 	}
 }

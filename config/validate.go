@@ -150,6 +150,26 @@ func validate(c *Config) []Problem {
 		add("inbox.retention", "", fmt.Sprintf("%v is shorter than 1h; a late re-delivery or a replay would be processed again", c.Inbox.Retention), "720h (30 days)")
 	}
 
+	if c.Auth.IdleTimeout < time.Minute {
+		add("auth.idle_timeout", "", fmt.Sprintf("%v is shorter than 1m", c.Auth.IdleTimeout), "2h")
+	}
+	if c.Auth.Lifetime < c.Auth.IdleTimeout {
+		add("auth.lifetime", "", fmt.Sprintf("%v is shorter than auth.idle_timeout (%v)", c.Auth.Lifetime, c.Auth.IdleTimeout), "12h")
+	}
+	if u := c.Auth.CASURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || pu.RawQuery != "" {
+			add("auth.cas_url", "", fmt.Sprintf("%q is not an absolute http(s) URL without a query", u), "https://cas.example.edu.cn/cas")
+		}
+	}
+	if c.Auth.CASProtocol != 2 && c.Auth.CASProtocol != 3 {
+		add("auth.cas_protocol", "", fmt.Sprintf("%d is not 2 or 3", c.Auth.CASProtocol), "3")
+	}
+	for _, id := range c.Auth.SuperAdmins {
+		if id == "" || len(id) > 64 || strings.ContainsAny(id, " ,") {
+			add("auth.super_admins", "", fmt.Sprintf("%q is not a userid", id), "T00042")
+		}
+	}
+
 	if k := c.Security.DataKey; k.IsSet() {
 		if _, err := DecodeDataKey(k.Value()); err != nil {
 			add("security.data_key", k.Source, err.Error(), "the output of: openssl rand -base64 32")
@@ -227,7 +247,7 @@ func validateWeCom(w *WeCom, simulated bool) []Problem {
 	}
 	for _, k := range []struct {
 		key, v string
-	}{{"wecom.api_base", w.APIBase}, {"wecom.oauth_base", w.OAuthBase}} {
+	}{{"wecom.api_base", w.APIBase}, {"wecom.oauth_base", w.OAuthBase}, {"wecom.login_base", w.LoginBase}} {
 		if k.v == "" {
 			continue
 		}

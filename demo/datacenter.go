@@ -31,31 +31,55 @@ func (u *University) DataCenter() store.DataCenter {
 	for _, p := range u.People {
 		switch p.Main() {
 		case CatUndergrad, CatPostgrad:
-			class := byID[p.MainDepartment]
-			college := collegeOf(byID, class)
-			classCode := ""
-			if class.Kind == KindClass {
-				classCode = class.Code
-			}
-			level := "undergraduate"
-			if p.Main() == CatPostgrad {
-				level = "master"
-			}
-			dc.Students = append(dc.Students, store.DCStudent{
-				StudentNo: p.UserID, Name: p.Name, CollegeCode: college.Code, ClassCode: classCode, Major: p.Major,
-				Grade: p.Grade, Level: level, Gender: p.Gender, Mobile: p.Mobile, Email: p.Email,
-				CounselorNo: p.CounselorID, Status: "enrolled",
-			})
+			dc.Students = append(dc.Students, studentRow(byID, p, p.MainDepartment))
 		case CatAlumnus, CatExaminee, CatVisitor:
 		default:
+			status := "active"
+			if p.Main() == CatRetired {
+				status = "retired"
+			}
 			dc.Faculty = append(dc.Faculty, store.DCFaculty{
 				StaffNo: p.UserID, Name: p.Name, DeptCode: strconv.Itoa(p.MainDepartment), Gender: p.Gender,
 				Mobile: p.Mobile, Email: p.Email, Position: p.Position, Category: p.Main(),
-				IsLeader: len(p.LeaderIn) > 0, Status: "active",
+				IsLeader: len(p.LeaderIn) > 0, Status: status,
 			})
+			// A staff member who studies here too has a student row under
+			// their staff number, in the postgraduate unit they belong to.
+			if contains(p.Categories, CatPostgrad) {
+				for _, d := range p.Departments {
+					if byID[d].Kind == KindPostgrad {
+						dc.Students = append(dc.Students, studentRow(byID, p, d))
+						break
+					}
+				}
+			}
 		}
 	}
 	return dc
+}
+
+// studentRow is p's student record in the unit dept: a class for
+// undergraduates (its class_code), a college's 研究生 unit for
+// postgraduates, who have no class.
+func studentRow(byID map[int]Department, p Person, dept int) store.DCStudent {
+	unit := byID[dept]
+	college := collegeOf(byID, unit)
+	classCode := ""
+	if unit.Kind == KindClass {
+		classCode = unit.Code
+	}
+	level := "undergraduate"
+	if p.Main() != CatUndergrad {
+		level = p.Level
+		if level == "" {
+			level = "master"
+		}
+	}
+	return store.DCStudent{
+		StudentNo: p.UserID, Name: p.Name, CollegeCode: college.Code, ClassCode: classCode, Major: p.Major,
+		Grade: p.Grade, Level: level, Gender: p.Gender, Mobile: p.Mobile, Email: p.Email,
+		CounselorNo: p.CounselorID, Status: "enrolled",
+	}
 }
 
 func collegeOf(byID map[int]Department, d Department) Department {

@@ -6,13 +6,16 @@
 //
 // The same university feeds both sides of org sync: the data center's
 // intermediate tables (DataCenter) and, for the embedded default, the
-// simulated WeCom corp (SimFixture), as if last night's sync had run.
+// simulated WeCom corp (SimFixture), as if last night's sync had run. Our
+// own records of it (PeopleExt, PersonTags) hold what the data center does
+// not: the people who registered themselves and the tags people are in.
 package demo
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"time"
 )
 
 // Department kinds.
@@ -42,6 +45,18 @@ const (
 	CatAlumnus    = "alumnus"
 	CatExaminee   = "examinee"
 	CatVisitor    = "visitor"
+	CatRetired    = "retired" // 离退休人员: still members, served by 离退休工作处
+)
+
+// Tags the workbench roles are resolved from, beside the role tags that
+// open the tag list. They are created last so that the ids of the older
+// tags stay what they were.
+const (
+	TagClassMonitor = "班长"    // class monitors: the data center has no student positions
+	TagClassAdvisor = "班主任"   // teachers who advise a class
+	TagSupervisor   = "研究生导师" // teachers who supervise postgraduates
+	TagRetired      = "离退休人员"
+	TagDeptAdmin    = "部门管理员"
 )
 
 // Department is one node of the org tree. ID is the WeCom department id;
@@ -72,10 +87,16 @@ type Person struct {
 	// WeChatPlugin: uses the platform from personal WeChat through the
 	// WeChat plugin rather than the WeCom client.
 	WeChatPlugin bool
-	// Students only.
+	// Student identities (students, and the staff member who is also a
+	// doctoral student).
 	Grade       int
 	Major       string
 	CounselorID string
+	Level       string // postgraduates: master | doctoral
+	// People outside the data center (and the alumnus identity of a staff
+	// member): what they registered as, and when.
+	Org        string
+	Registered time.Time
 }
 
 // Main is the person's main identity.
@@ -113,6 +134,7 @@ type Scale struct {
 	NonStaffedPerUnit int
 	Alumni, Examinees int
 	Visitors          int
+	Retirees          int
 	// ClassTags adds one tag per class (class groups), which is most of a
 	// real university's 2,400 tags.
 	ClassTags bool
@@ -126,7 +148,7 @@ type Scale struct {
 func Small() Scale {
 	return Scale{Colleges: 4, Offices: 6, TeachingPerCol: 2, Grades: 2, ClassesPerGrade: 2, StudentsPerClass: 8,
 		PostgradsPerCol: 3, StaffPerTeaching: 3, StaffPerOffice: 2, NonStaffedPerUnit: 1, Alumni: 3, Examinees: 3, Visitors: 2,
-		ClassTags: true, CoursesPerTeaching: 1}
+		Retirees: 2, ClassTags: true, CoursesPerTeaching: 1}
 }
 
 // Full has the figures of the paper: 2,013 departments, about 36,000
@@ -134,7 +156,7 @@ func Small() Scale {
 func Full() Scale {
 	return Scale{Colleges: 24, Offices: 40, TeachingPerCol: 4, Grades: 4, ClassesPerGrade: 18, StudentsPerClass: 18,
 		PostgradsPerCol: 90, StaffPerTeaching: 14, StaffPerOffice: 18, NonStaffedPerUnit: 4, Alumni: 200, Examinees: 150, Visitors: 50,
-		ClassTags: true, CoursesPerTeaching: 4}
+		Retirees: 120, ClassTags: true, CoursesPerTeaching: 4}
 }
 
 var (
@@ -272,17 +294,22 @@ func (g *gen) build(s Scale) {
 			g.addToTag("非编人员", p.UserID)
 		}
 	}
-	// The information center's head is also the platform's admin in the demo.
+	// The information center's head is also the platform's admin in the
+	// demo; a university too small to have one gives the role to its last
+	// office's head.
 	if len(officeIDs) > 0 {
+		admin := g.officeNamed("教育信息中心", officeIDs[len(officeIDs)-1])
 		for i := range g.u.People {
-			if g.u.People[i].MainDepartment == officeIDs[len(officeIDs)-1] && g.u.People[i].Main() == CatCadre {
-				g.addToTag("部门管理员", g.u.People[i].UserID)
+			if g.u.People[i].MainDepartment == admin && g.u.People[i].Main() == CatCadre {
+				g.addToTag(TagDeptAdmin, g.u.People[i].UserID)
 			}
 		}
 	}
 
 	thisYear := 2026
 	var undergradParties, postgradParties []int
+	// Members of the tags created last (see TagClassMonitor).
+	var monitors, advisors, supervisors []string
 	for c := 0; c < s.Colleges; c++ {
 		cid := 1000 + c // colleges 1000..
 		cname := collegeNames[c%len(collegeNames)] + suffix(c, len(collegeNames))
@@ -310,9 +337,20 @@ func (g *gen) build(s Scale) {
 				}
 				ts = append(ts, p.UserID)
 			}
+			// The head of a teaching department supervises postgraduates.
+			if s.PostgradsPerCol > 0 && len(ts) > 0 {
+				supervisors = append(supervisors, ts[0])
+			}
 			teachers = append(teachers, ts)
 		}
 		var classes []int
+		// Lecturers (not the heads) advise the college's classes in turn.
+		var lecturers []string
+		for _, ts := range teachers {
+			if len(ts) > 1 {
+				lecturers = append(lecturers, ts[1:]...)
+			}
+		}
 		for j := 0; j < s.NonStaffedPerUnit; j++ {
 			p := g.staff([]string{CatNonStaffed}, []int{cid}, "实验员")
 			g.addToTag("非编人员", p.UserID)
@@ -332,6 +370,9 @@ func (g *gen) build(s Scale) {
 				clname := fmt.Sprintf("%s%d级%d班", shortName(cname), year%100, k+1)
 				g.dept(clid, gid, clname, KindClass, 100-k)
 				classes = append(classes, clid)
+				if len(lecturers) > 0 {
+					advisors = append(advisors, lecturers[(len(classes)-1)%len(lecturers)])
+				}
 				var members []string
 				for st := 0; st < s.StudentsPerClass; st++ {
 					no := fmt.Sprintf("%d%02d%02d%02d%02d", year, c+1, gr+1, k+1, st+1)
@@ -340,6 +381,7 @@ func (g *gen) build(s Scale) {
 					// A class monitor (班长) is also the class's student cadre.
 					if st == 0 {
 						p.Position = "班长"
+						monitors = append(monitors, no)
 					}
 					members = append(members, no)
 				}
@@ -362,7 +404,11 @@ func (g *gen) build(s Scale) {
 			for st := 0; st < s.PostgradsPerCol; st++ {
 				no := fmt.Sprintf("G%d%02d%04d", thisYear-st%3, c+1, st+1)
 				p := g.person(no, []string{CatPostgrad}, []int{pid}, "")
-				p.Grade, p.Major = thisYear-st%3, shortName(cname)+"学术学位"
+				p.Grade, p.Major, p.Level = thisYear-st%3, shortName(cname)+"学术学位", "master"
+				// The last third of a college's postgraduates are doctoral students.
+				if st >= s.PostgradsPerCol*2/3 {
+					p.Level = "doctoral"
+				}
 			}
 		}
 	}
@@ -380,6 +426,7 @@ func (g *gen) build(s Scale) {
 
 	// People outside the data center, who reach the platform through the
 	// WeChat plugin and self-registration.
+	registered := time.Date(2026, 9, 1, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	for _, v := range []struct {
 		id    int
 		name  string
@@ -391,6 +438,8 @@ func (g *gen) build(s Scale) {
 		for i := 0; i < v.count; i++ {
 			p := g.person(fmt.Sprintf("%s%04d", map[string]string{CatAlumnus: "A", CatExaminee: "E", CatVisitor: "V"}[v.cat], i+1), []string{v.cat}, []int{v.id}, "")
 			g.addToTag(v.tag, p.UserID)
+			p.Org = externalOrg(v.cat, i, s.Colleges)
+			p.Registered = registered.Add(time.Duration(v.id)*time.Hour + time.Duration(i)*97*time.Minute)
 		}
 	}
 	// A teacher who graduated here and is studying for a doctorate: several
@@ -402,10 +451,67 @@ func (g *gen) build(s Scale) {
 				p.Categories = append(p.Categories, CatPostgrad, CatAlumnus)
 				p.Departments = append(p.Departments, 1000*100+90, 3)
 				g.addToTag("校友", p.UserID)
+				p.Grade, p.Major, p.Level = thisYear-1, shortName(collegeNames[0])+"学术学位", "doctoral"
+				p.Org, p.Registered = fmt.Sprintf("2016届 %s", collegeNames[0]), registered
 				break
 			}
 		}
 	}
+
+	// Retirees stay members: 离退休工作处 serves them (or the first office
+	// of a university without one).
+	if len(officeIDs) > 0 && s.Retirees > 0 {
+		home := g.officeNamed("离退休工作处", officeIDs[0])
+		g.tag(TagRetired, nil, nil)
+		for i := 0; i < s.Retirees; i++ {
+			p := g.staff([]string{CatRetired}, []int{home}, "退休教师")
+			g.addToTag(TagRetired, p.UserID)
+		}
+	}
+	g.tag(TagClassMonitor, monitors, nil)
+	g.tag(TagClassAdvisor, dedupe(advisors), nil)
+	g.tag(TagSupervisor, supervisors, nil)
+}
+
+// officeNamed is the id of the office called name, or fallback.
+func (g *gen) officeNamed(name string, fallback int) int {
+	for _, d := range g.u.Departments {
+		if d.Kind == KindOffice && d.Name == name {
+			return d.ID
+		}
+	}
+	return fallback
+}
+
+// externalOrg is what the i-th person outside the data center registered
+// as: alumni their class and college, examinees what they sit for,
+// visitors the unit they come from (or that they are a student's parent).
+func externalOrg(cat string, i, colleges int) string {
+	switch cat {
+	case CatAlumnus:
+		n := max(1, min(colleges, len(collegeNames)))
+		return fmt.Sprintf("%d届 %s", 2010+i%15, collegeNames[i%n])
+	case CatExaminee:
+		return [...]string{"2027 本科报考", "2027 硕士报考", "2027 本科报考", "2027 博士报考"}[i%4]
+	case CatVisitor:
+		if i%2 == 1 {
+			return "学生家长"
+		}
+		return [...]string{"来访单位 海滨市教育局", "来访单位 海滨港务集团", "来访单位 南洋海洋研究所"}[(i/2)%3]
+	}
+	return ""
+}
+
+func dedupe(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // suffix disambiguates repeated names when a scale asks for more units

@@ -42,7 +42,7 @@ func TestSmallIsDeterministicAndComplete(t *testing.T) {
 			multi++
 		}
 	}
-	for _, c := range []string{CatLeader, CatCadre, CatStaff, CatNonStaffed, CatCounselor, CatUndergrad, CatPostgrad, CatAlumnus, CatExaminee, CatVisitor} {
+	for _, c := range []string{CatLeader, CatCadre, CatStaff, CatNonStaffed, CatCounselor, CatUndergrad, CatPostgrad, CatAlumnus, CatExaminee, CatVisitor, CatRetired} {
 		if !seen[c] {
 			t.Errorf("no %s in the demo university", c)
 		}

@@ -6,17 +6,22 @@ import (
 	"html/template"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/wecomapp/wecomapp/auth"
+	"github.com/wecomapp/wecomapp/cas"
 	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/h5"
 	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/internal/logctx"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/wecom"
+	"github.com/wecomapp/wecomapp/workbench"
 )
 
 // Deps is everything the routes need, built by cmd.
@@ -58,6 +63,24 @@ type Deps struct {
 	Title     string
 	Version   string
 	PublicURL string
+
+	// Sessions signs people in and out; required for the H5 pages and the
+	// console (without it only the callback edge and health are served).
+	Sessions *auth.Sessions
+	// Workbench resolves people, identities and workbenches.
+	Workbench *workbench.Service
+	// Admins holds the console's admin grants.
+	Admins *auth.Admins
+	// App is the WeCom app the H5 pages belong to: OAuth and web login.
+	App *wecom.Client
+	// CAS, when set, offers CAS single sign-on on the PC sign-in page.
+	CAS     *cas.Client
+	CASName string
+	// CASSim, when set, is the built-in CAS simulator mounted at CASSimMount.
+	CASSim      http.Handler
+	CASSimMount string
+	// JoinContact is shown to people who are not members yet.
+	JoinContact string
 }
 
 // simulatorPublicBanner is shown on every page when Deps.SimulatorPublic.
@@ -107,8 +130,33 @@ func New(d Deps) (http.Handler, error) {
 	s.m = m
 	r.Use(s.requestID, m.middleware, s.accessLog, s.recover)
 	s.routes(r)
-	return r, nil
+	if s.Sessions == nil {
+		return r, nil
+	}
+	// Sessions are loaded and saved around the pages that use them only,
+	// so callbacks, health checks and assets never touch the session store.
+	withSession := s.Sessions.Middleware(r)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if sessionPath(req.URL.Path) {
+			withSession.ServeHTTP(w, req)
+			return
+		}
+		r.ServeHTTP(w, req)
+	}), nil
 }
+
+// sessionPath: the H5 pages, the console and sign-in.
+func sessionPath(p string) bool {
+	for _, prefix := range []string{"/app/", "/admin/", "/auth/", "/login", "/join"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return p == "/app" || p == "/admin"
+}
+
+// pagePath: errors there are answered with a page, not plain text.
+func pagePath(p string) bool { return sessionPath(p) }
 
 type server struct {
 	Deps
@@ -145,6 +193,27 @@ func (s *server) respondError(c *gin.Context, err error) {
 	var br badRequest
 	var we *wecom.Error
 	var ce *wecom.CryptoError
+	var fb forbidden
+	if pagePath(c.Request.URL.Path) {
+		status, msg := http.StatusInternalServerError, "服务暂时不可用，请稍后再试。"
+		switch {
+		case errors.As(err, &br):
+			status, msg = http.StatusBadRequest, br.msg
+		case errors.As(err, &fb):
+			status, msg = http.StatusForbidden, "你的管理员权限不包括这一页。"
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, workbench.ErrNotVisible):
+			status, msg = http.StatusNotFound, "没有找到这一页，或者它不在你的工作台上。"
+		case errors.As(err, &we):
+			log.Error("wecom call failed", zap.Error(err))
+			status, msg = http.StatusBadGateway, "企业微信暂时没有正常响应，请稍后再试。"
+		default:
+			log.Error("request failed", zap.Error(err), zap.String("path", c.Request.URL.Path))
+		}
+		if rerr := s.render(c, status, "app_error", h5.AppError{Page: s.page(c, "出错了"), Status: status, Message: msg}); rerr != nil {
+			c.String(status, msg)
+		}
+		return
+	}
 	switch {
 	case errors.As(err, &br):
 		c.String(http.StatusBadRequest, br.msg)

@@ -18,9 +18,78 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/wecom/callback/:app", s.wrap(s.callbackVerify))
 	r.POST("/wecom/callback/:app", s.wrap(s.callbackReceive))
 
+	if s.Sessions != nil {
+		s.pageRoutes(r)
+	}
+
 	if s.Simulator != nil {
 		mount := strings.TrimSuffix(s.SimulatorMount, "/")
 		sim := gin.WrapH(http.StripPrefix(mount, s.Simulator))
 		r.Any(mount+"/*path", sim)
 	}
+	if s.CASSim != nil {
+		mount := strings.TrimSuffix(s.CASSimMount, "/")
+		r.Any(mount+"/*path", gin.WrapH(http.StripPrefix(mount, s.CASSim)))
+	}
+}
+
+// pageRoutes are the H5 pages, sign-in and the admin console. Forms are
+// guarded against cross-site requests by http.CrossOriginProtection (it
+// reads Sec-Fetch-Site and Origin; SameSite=Lax cookies are the second
+// line).
+func (s *server) pageRoutes(r *gin.Engine) {
+	cop := http.NewCrossOriginProtection()
+	csrf := func(c *gin.Context) {
+		if err := cop.Check(c.Request); err != nil {
+			c.String(http.StatusForbidden, "cross-site request refused")
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+	r.GET("/login", s.wrap(s.login))
+	r.GET("/join", s.wrap(s.joinPage))
+	r.GET("/sso/serviceValidate", s.wrap(s.ssoValidate))
+	r.GET("/sso/p3/serviceValidate", s.wrap(s.ssoValidate))
+	a := r.Group("/auth", csrf)
+	a.GET("/wecom", s.wrap(s.oauthStart))
+	a.GET("/wecom/callback", s.wrap(s.oauthCallback))
+	a.GET("/qr", s.wrap(s.qrStart))
+	a.GET("/qr/callback", s.wrap(s.qrCallback))
+	a.GET("/cas", s.wrap(s.casStart))
+	a.GET("/cas/callback", s.wrap(s.casCallback))
+	a.POST("/logout", s.wrap(s.logout))
+
+	r.GET("/app", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/app/") })
+	app := r.Group("/app", csrf, s.requireMember)
+	app.GET("/", s.wrap(s.appHome))
+	app.POST("/identity", s.wrap(s.appIdentity))
+	app.POST("/fav", s.wrap(s.appFavourite))
+	app.GET("/search", s.wrap(s.appSearch))
+	app.GET("/m/:key", s.wrap(s.appModule))
+	app.GET("/go/:key", s.wrap(s.appGo))
+	app.GET("/campus/:key", s.wrap(s.appContent))
+
+	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
+	ad := r.Group("/admin", csrf, s.requireMember, s.requireAdmin)
+	ad.GET("/", s.wrap(s.adminHome))
+	ad.GET("/roles", s.wrap(s.adminRoles))
+	ad.POST("/roles", s.wrap(s.adminSaveRole))
+	ad.GET("/workbenches", s.wrap(s.adminWorkbenches))
+	ad.GET("/workbenches/:key", s.wrap(s.adminWorkbench))
+	ad.POST("/workbenches/:key/sections", s.wrap(s.adminAddSection))
+	ad.POST("/workbenches/:key/sections/:id", s.wrap(s.adminSaveSection))
+	ad.POST("/workbenches/:key/sections/:id/delete", s.wrap(s.adminDeleteSection))
+	ad.POST("/workbenches/:key/tiles", s.wrap(s.adminAddTile))
+	ad.POST("/workbenches/:key/tiles/:id", s.wrap(s.adminSaveTile))
+	ad.POST("/workbenches/:key/tiles/:id/delete", s.wrap(s.adminDeleteTile))
+	ad.GET("/modules", s.wrap(s.adminModules))
+	ad.GET("/preview", s.wrap(s.adminPreview))
+	ad.GET("/content", s.wrap(s.adminContent))
+	ad.GET("/content/:key", s.wrap(s.adminContentEdit))
+	ad.POST("/content/:key", s.wrap(s.adminSaveContent))
+	ad.GET("/grants", s.wrap(s.adminGrants))
+	ad.POST("/grants", s.wrap(s.adminGrant))
+	ad.POST("/grants/revoke", s.wrap(s.adminRevoke))
+	ad.GET("/audit", s.wrap(s.adminAudit))
 }

@@ -23,6 +23,7 @@ import (
 const (
 	DefaultBaseURL      = "https://qyapi.weixin.qq.com"
 	DefaultOAuthBaseURL = "https://open.weixin.qq.com"
+	DefaultLoginBaseURL = "https://login.work.weixin.qq.com"
 )
 
 // Options configures a Corp. Only CorpID is required.
@@ -34,6 +35,9 @@ type Options struct {
 	// OAuthBaseURL is the host of the OAuth authorize page (default
 	// https://open.weixin.qq.com).
 	OAuthBaseURL string
+	// LoginBaseURL is the host of the PC web-login page (default
+	// https://login.work.weixin.qq.com; the simulator in tests and the demo).
+	LoginBaseURL string
 	// CorpID is the corp's id (企业ID).
 	CorpID string
 	// ContactSecret is the contacts-sync (通讯录同步) secret; empty if the
@@ -79,6 +83,7 @@ type Corp struct {
 	corpID    string
 	base      *url.URL
 	oauthBase string
+	loginBase string
 	store     coord.Store
 	timeout   time.Duration
 	log       *zap.Logger
@@ -116,12 +121,20 @@ func New(opts Options) (*Corp, error) {
 	if u, err := url.Parse(oauthBase); err != nil || u.Host == "" {
 		return nil, fmt.Errorf("wecom: OAuthBaseURL %q: want http(s)://host", opts.OAuthBaseURL)
 	}
+	loginBase := strings.TrimSuffix(opts.LoginBaseURL, "/")
+	if loginBase == "" {
+		loginBase = DefaultLoginBaseURL
+	}
+	if u, err := url.Parse(loginBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("wecom: LoginBaseURL %q: want http(s)://host[/prefix]", opts.LoginBaseURL)
+	}
 	installSDK()
 
 	c := &Corp{
 		corpID:    opts.CorpID,
 		base:      base,
 		oauthBase: oauthBase,
+		loginBase: loginBase,
 		store:     opts.Coord,
 		timeout:   opts.HTTPTimeout,
 		log:       opts.Logger,

@@ -120,3 +120,47 @@ func TestOAuthAuthorizeURLRoundTrip(t *testing.T) {
 		t.Errorf("identity = %+v", id)
 	}
 }
+
+func TestWebLoginURL(t *testing.T) {
+	e := newEnv(t)
+	hall := e.hall(t)
+	link, err := hall.WebLoginURL("https://h5.example.edu.cn/auth/wecom/callback?via=qr", "st8x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The documented link (docs/wecom.md §4.2), parameters in its order.
+	want := "https://login.work.weixin.qq.com/wwlogin/sso/login?login_type=CorpApp&appid=" + e.sim.CorpID() +
+		"&agentid=1000002&redirect_uri=https%3A%2F%2Fh5.example.edu.cn%2Fauth%2Fwecom%2Fcallback%3Fvia%3Dqr&state=st8x"
+	if link != want {
+		t.Errorf("WebLoginURL =\n  %s\nwant\n  %s", link, want)
+	}
+
+	corp := e.newCorp(t, e.store, func(o *wecom.Options) { o.LoginBaseURL = e.url + "/" })
+	simHall, _ := corp.App("hall")
+	link, err = simHall.WebLoginURL("http://127.0.0.1:8080/auth/wecom/callback", "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link, e.url+"/wwlogin/sso/login?login_type=CorpApp&") {
+		t.Errorf("with LoginBaseURL set: %s", link)
+	}
+
+	for _, c := range []struct{ redirect, state string }{
+		{"https://h5.example.edu.cn/cb", ""},
+		{"https://h5.example.edu.cn/cb", "has-dash"},
+		{"https://h5.example.edu.cn/cb", strings.Repeat("a", wecom.MaxStateLen+1)},
+		{"/auth/wecom/callback", "abc"},
+		{"javascript:alert(1)", "abc"},
+	} {
+		if got, err := hall.WebLoginURL(c.redirect, c.state); err == nil {
+			t.Errorf("WebLoginURL(%q, %q) = %q, want refused", c.redirect, c.state, got)
+		}
+	}
+	contacts := e.contacts(t) // no agentid: no app to log in to
+	if got, err := contacts.WebLoginURL("https://h5.example.edu.cn/cb", "abc"); err == nil {
+		t.Errorf("WebLoginURL without an agentid = %q, want refused", got)
+	}
+	if _, err := wecom.New(wecom.Options{CorpID: "ww1", LoginBaseURL: "login.example"}); err == nil {
+		t.Error("a LoginBaseURL without scheme was accepted")
+	}
+}

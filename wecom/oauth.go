@@ -9,10 +9,11 @@ import (
 	"github.com/silenceper/wechat/v2/work/oauth"
 )
 
-// OAuth inside WeCom and the WeChat plugin (§4.1). The authorize URL is
-// built here on Options.OAuthBaseURL (silenceper's builders hard-code
-// open.weixin.qq.com and a fixed "STATE"); getuserinfo and getuserdetail go
-// through silenceper.
+// OAuth inside WeCom and the WeChat plugin (§4.1) and the PC web login
+// (§4.2). The authorize URL is built here on Options.OAuthBaseURL
+// (silenceper's builders hard-code open.weixin.qq.com and a fixed "STATE"),
+// the web-login URL on Options.LoginBaseURL; getuserinfo and getuserdetail
+// go through silenceper.
 
 // OAuth scopes.
 const (
@@ -69,6 +70,30 @@ func (cl *Client) AuthorizeURL(redirectURI, scope, state string) (string, error)
 		u += "&agentid=" + itoa64(cl.agentID)
 	}
 	return u + "#wechat_redirect", nil
+}
+
+// WebLoginURL is the PC web-login page (§4.2, docs 98171, 98152) for this
+// app: the person scans its QR code with the WeCom app (or confirms in the
+// desktop client) and the browser comes back to
+// redirectURI?code=CODE&state=STATE; a person who declines comes back with
+// state only. The code exchanges through GetUserInfo like an OAuth code.
+// redirectURI's host must be the app's trusted domain (the page refuses to
+// open otherwise); state follows the OAuth rule (ValidState).
+func (cl *Client) WebLoginURL(redirectURI, state string) (string, error) {
+	if err := ValidState(state); err != nil {
+		return "", err
+	}
+	if u, err := url.Parse(redirectURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("wecom: web login redirect_uri %q: want an absolute http(s) URL", redirectURI)
+	}
+	if cl.agentID == 0 {
+		return "", fmt.Errorf("wecom: web login needs an app's agentid; client %s has none", cl.name)
+	}
+	// Fixed parameter order as in the documented link.
+	return cl.corp.loginBase + "/wwlogin/sso/login?login_type=CorpApp&appid=" + url.QueryEscape(cl.corp.corpID) +
+		"&agentid=" + itoa64(cl.agentID) +
+		"&redirect_uri=" + url.QueryEscape(redirectURI) +
+		"&state=" + state, nil
 }
 
 // Identity is who an OAuth code belongs to: a member (UserID set) or a

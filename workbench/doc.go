@@ -1,7 +1,14 @@
-// Package workbench will own roles, the 46 functional modules (tiles) and
-// the 56 role workbenches, resolving a user's workbenches from their tags,
-// departments and roles, and WeCom's native workbench data. It arrives with
-// the identity-and-workbenches issue; the foundation only reserves its place
-// in the architecture (see ARCHITECTURE.md): it may import store and wecom,
-// and never gin.
+// Package workbench owns identities, roles, the functional modules and the
+// role workbenches. Everything about a person comes from our own records
+// (the data-center tables, people_ext and person_tags), never from WeCom
+// reads: Person builds one Record per identity record, roles are
+// expr-lang rules over a Record's Env, and the person's Home is the
+// workbench of the role they act as, its tiles filtered by their own
+// visibility rules.
+//
+// The catalog (modules, roles, workbenches, sections, tiles, campus
+// content) lives in the database and in memory, compiled once per catalog
+// version. Every admin save writes its audit row in the same transaction
+// and bumps the version in coord, so every instance reloads within
+// Options.Reload. It may import store and coord, never gin.
 package workbench

@@ -8,12 +8,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wecomapp/wecomapp/inbox"
+	"github.com/wecomapp/wecomapp/wecom"
+	"github.com/wecomapp/wecomapp/workbench/native"
 )
 
 // registerInboxHandlers connects callback kinds to the packages that own
-// them. Later issues add contacts, approval and workbench handlers here.
-func registerInboxHandlers(ib *inbox.Inbox, log *zap.Logger) {
+// them. Later issues add contacts and approval handlers here.
+func registerInboxHandlers(ib *inbox.Inbox, log *zap.Logger, tiles *native.Pusher) {
 	inbox.RegisterHelp(ib)
+	// Opening the app refreshes the member's WeCom workbench tile.
+	ib.Register(wecom.KindEnterAgent, tiles.EnterAgent)
 }
 
 // inboxInstance names this instance for the inbox's leases: the hostname

@@ -38,7 +38,7 @@ func cmdSeed(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	u := demo.Generate(sc)
-	if err := db.LoadDataCenter(ctx, u.DataCenter(), time.Now()); err != nil {
+	if err := loadDemoRecords(ctx, db, u, time.Now()); err != nil {
 		return fmt.Errorf("seed %s: %w", u.Name, err)
 	}
 	c, err := db.CountDataCenter(ctx)

@@ -73,6 +73,9 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		if cfg.WeCom.OAuthBase == "" {
 			cfg.WeCom.OAuthBase = base
 		}
+		if cfg.WeCom.LoginBase == "" {
+			cfg.WeCom.LoginBase = base
+		}
 	}
 	logOut := e.stderr
 	if logOut == nil {
@@ -118,13 +121,17 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		collectors.NewDBStatsCollector(db.DB.DB, string(db.Dialect())),
 	)
 
+	var uni *demo.University
+	if cfg.Simulator.Enabled {
+		uni = demoUniversity(cfg.Simulator.Seed)
+	}
 	var sim *wecomsim.Sim
 	if cfg.Simulator.Enabled {
 		if len(simExposed) > 0 {
 			log.Warn("the WeCom simulator is mounted on a deployment that looks like production (simulator.allow_public): its admin API is unauthenticated; anyone who reaches it can act as any member",
 				zap.Strings("reasons", simExposed))
 		}
-		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"), len(simExposed) > 0)
+		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"), len(simExposed) > 0, uni)
 		defer sim.Close()
 	}
 
@@ -133,14 +140,17 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		apps = append(apps, wecom.AppConfig{Name: a.Name, AgentID: a.AgentID, Secret: a.Secret.Value()})
 	}
 	corp, err := wecom.New(wecom.Options{
-		BaseURL: cfg.WeCom.APIBase, OAuthBaseURL: cfg.WeCom.OAuthBase, CorpID: cfg.WeCom.CorpID,
+		BaseURL: cfg.WeCom.APIBase, OAuthBaseURL: cfg.WeCom.OAuthBase, LoginBaseURL: cfg.WeCom.LoginBase, CorpID: cfg.WeCom.CorpID,
 		ContactSecret: cfg.WeCom.Contacts.Secret.Value(), Apps: apps, Coord: co, HTTPTimeout: cfg.WeCom.HTTPTimeout,
 		Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return err
 	}
-	_ = corp // the domain packages of later issues take it
+	pg, err := buildPages(ctx, cfg, db, co, corp, uni, log)
+	if err != nil {
+		return err
+	}
 
 	recv, err := receivers(cfg)
 	if err != nil {
@@ -153,7 +163,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
-	registerInboxHandlers(ib, log)
+	tiles, err := newTilePusher(cfg, db, co, pg, log)
+	if err != nil {
+		return err
+	}
+	registerInboxHandlers(ib, log, tiles)
 
 	h, err := handler.New(handler.Deps{
 		Logger: log, DB: db, Coord: co, Metrics: reg, TrustedProxies: cfg.Server.TrustedProxies,
@@ -162,6 +176,8 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		MetricsElsewhere: cfg.Server.MetricsAddr != "", MetricsAllow: cfg.Server.MetricsAllow,
 		Title: cfg.WeCom.Apps[0].Title, Version: versionString(), PublicURL: cfg.Server.PublicURL,
 		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount, SimulatorPublic: sim != nil && len(simExposed) > 0,
+		Sessions: pg.sessions, Workbench: pg.workbench, Admins: pg.admins, App: pg.app,
+		CAS: pg.cas, CASName: cfg.Auth.CASName, CASSim: pg.casSim, CASSimMount: casSimMount, JoinContact: pg.joinContact,
 	})
 	if err != nil {
 		return err
@@ -193,6 +209,22 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if cfg.Inbox.Workers > 0 {
 		g.Go(func() error { return ib.Run(gctx) })
 	}
+	g.Go(func() error {
+		// WeCom may be unreachable at start; the tiles show the plain icon
+		// until the template is set, so keep trying in the background.
+		for {
+			err := tiles.SetTemplate(gctx)
+			if err == nil || gctx.Err() != nil {
+				break
+			}
+			log.Warn("workbench tile template not set yet; retrying in 1m", zap.Error(err))
+			select {
+			case <-gctx.Done():
+			case <-time.After(time.Minute):
+			}
+		}
+		return tiles.Run(gctx)
+	})
 	serveErr := make(chan error, len(servers))
 	for i, sv := range servers {
 		go func() { serveErr <- sv.Serve(listeners[i]) }()
@@ -248,8 +280,9 @@ func printBanner(e *env, cfg *config.Config, simulated bool) {
 	}
 	fmt.Fprintf(e.stdout, "  health   %s/healthz   readiness %s/readyz   metrics %s\n", u, u, metrics)
 	fmt.Fprintf(e.stdout, "  callback %s/wecom/callback/<app>   (apps: %s, and contacts)\n", u, appNames(cfg))
+	fmt.Fprintf(e.stdout, "  workbench %s/app/   sign-in (PC) %s/login   admin console %s/admin/\n", u, u, u)
 	if simulated {
-		fmt.Fprintf(e.stdout, "  WeCom simulator %s%s   phone page %s%s/phone\n", u, cfg.Simulator.Mount, u, cfg.Simulator.Mount)
+		fmt.Fprintf(e.stdout, "  WeCom simulator %s%s   phone page %s%s/phone  (pick a member, open the app)\n", u, cfg.Simulator.Mount, u, cfg.Simulator.Mount)
 	}
 }
 
@@ -272,21 +305,16 @@ func simHandler(s *wecomsim.Sim) http.Handler {
 // embedded default wires it to this server's callback URLs; appCallback's
 // {app} is replaced by each app's name. public puts a warning banner on its
 // pages (simulator.allow_public on a deployment that looks like production).
-func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string, public bool) *wecomsim.Sim {
-	var fixture *wecomsim.Fixture
-	switch cfg.Simulator.Seed {
-	case "demo":
-		fixture = demo.Generate(demo.Small()).SimFixture()
-	case "full":
-		fixture = demo.Generate(demo.Full()).SimFixture()
-	default:
-		fixture = &wecomsim.Fixture{}
+func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string, public bool, u *demo.University) *wecomsim.Sim {
+	fixture := &wecomsim.Fixture{}
+	if u != nil {
+		fixture = u.SimFixture()
 	}
 	var apps []wecomsim.App
 	for _, a := range cfg.WeCom.Apps {
 		apps = append(apps, wecomsim.App{
 			AgentID: a.AgentID, Name: a.Title, Secret: a.Secret.Value(), Token: a.Token.Value(), EncodingAESKey: a.EncodingAESKey.Value(),
-			CallbackURL: strings.ReplaceAll(appCallback, "{app}", a.Name), HomeURL: cfg.Server.PublicURL + "/", TrustedDomain: hostOf(cfg.Server.PublicURL),
+			CallbackURL: strings.ReplaceAll(appCallback, "{app}", a.Name), HomeURL: cfg.Server.PublicURL + "/app/", TrustedDomain: hostOf(cfg.Server.PublicURL),
 			ReportEnter: true,
 		})
 	}

@@ -59,7 +59,7 @@ func cmdSim(ctx context.Context, e *env, args []string) error {
 		log.Warn("the WeCom simulator listens beyond loopback: its admin API is unauthenticated; anyone who reaches it can act as any member",
 			zap.String("addr", ln.Addr().String()))
 	}
-	sim := newSimulatorWith(cfg, log, *contactsCallback, *appCallback, public)
+	sim := newSimulatorWith(cfg, log, *contactsCallback, *appCallback, public, demoUniversity(cfg.Simulator.Seed))
 	defer sim.Close()
 
 	printSimCredentials(e, cfg, base)

@@ -129,5 +129,6 @@ func (s *Sim) apiRoutes() []*endpoint {
 // start with Sim.BaseURL (the simulator may be mounted under a prefix).
 func (s *Sim) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sim/media/{id}", s.serveMediaLink)
-	s.phoneRoutes(mux) // OAuth authorize page and the member phone view (phone.go)
+	s.phoneRoutes(mux)    // OAuth authorize page and the member phone view (phone.go)
+	s.webLoginRoutes(mux) // PC web login (weblogin.go)
 }

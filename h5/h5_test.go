@@ -1,0 +1,456 @@
+package h5
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// pageViews maps every page to the view its handler renders it with.
+var pageViews = map[string]any{
+	"app_home": AppHome{}, "app_search": AppSearch{}, "app_module": AppModule{}, "app_soon": AppSoon{},
+	"app_campus": AppCampus{}, "app_content": AppContent{}, "join": Join{}, "login": Login{},
+	"signed_out": SignedOut{}, "app_error": AppError{},
+	"admin_home": AdminHome{}, "admin_roles": AdminRoles{}, "admin_workbenches": AdminWorkbenches{},
+	"admin_workbench": AdminWorkbench{}, "admin_preview": AdminPreview{}, "admin_grants": AdminGrants{},
+	"admin_audit": AdminAudit{}, "admin_content": AdminContentList{}, "admin_content_edit": AdminContentEdit{},
+	"admin_modules": AdminModules{},
+}
+
+// homeView mirrors handler's view of the operator status page.
+type homeView struct {
+	Title, Version string
+	Checks         []struct {
+		Name, State string
+		OK          bool
+	}
+	SimulatorURL string
+	Callbacks    []string
+}
+
+func pages(t *testing.T) map[string]*template.Template {
+	t.Helper()
+	p, err := Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func render(t *testing.T, p map[string]*template.Template, page string, data any) string {
+	t.Helper()
+	tpl, ok := p[page]
+	if !ok {
+		t.Fatalf("no page %q", page)
+	}
+	var b bytes.Buffer
+	if err := tpl.ExecuteTemplate(&b, "layout", data); err != nil {
+		t.Fatalf("render %s with %T: %v", page, data, err)
+	}
+	return b.String()
+}
+
+func TestEveryPageIsThere(t *testing.T) {
+	var got, want []string
+	for name := range pages(t) {
+		got = append(got, name)
+	}
+	for name := range pageViews {
+		want = append(want, name)
+	}
+	want = append(want, "home")
+	sort.Strings(got)
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("pages = %v\nwant    %v", got, want)
+	}
+}
+
+// Zero values: what a handler that fills nothing (or a nil pointer) gets.
+func TestZeroValuesRender(t *testing.T) {
+	p := pages(t)
+	for name, v := range pageViews {
+		t.Run(name, func(t *testing.T) {
+			out := render(t, p, name, v)
+			// A pointer to the view works the same.
+			ptr := reflect.New(reflect.TypeOf(v))
+			render(t, p, name, ptr.Interface())
+			if !strings.Contains(out, `<meta name="viewport"`) || !strings.Contains(out, AssetURL("weui/weui.min.css")) || !strings.Contains(out, AssetURL("app.css")) {
+				t.Fatalf("layout lacks the viewport or a stylesheet:\n%s", out)
+			}
+		})
+	}
+	out := render(t, p, "home", homeView{Title: "wecomapp", Version: "v1", SimulatorURL: "http://x/wecomsim"})
+	for _, s := range []string{"Open the simulated phone", `href="http://x/wecomsim/phone"`, `class="ops"`} {
+		if !strings.Contains(out, s) {
+			t.Errorf("operator page lacks %q", s)
+		}
+	}
+}
+
+func tile(key, name string, badge int) Tile {
+	return Tile{Module: key, Name: name, Icon: "📄", Category: "办公服务", Summary: name + "：在线办理、查看进度、接收提醒", Href: "/app/m/" + key, Status: "live", Badge: badge}
+}
+
+func sampleHome() AppHome {
+	var secs []Section
+	n := 0
+	for _, title := range []string{"常用", "教学服务", "学工服务", "生活服务"} {
+		s := Section{Title: title}
+		for i := 0; i < 4; i++ {
+			n++
+			tl := tile(fmt.Sprintf("module_%02d", n), fmt.Sprintf("应用名称%02d", n), 0)
+			if n == 3 {
+				tl.Badge = 120
+			}
+			if n == 5 {
+				tl.Badge = 7
+			}
+			if n == 6 {
+				tl.BadgeUnavailable = true
+			}
+			if n == 7 {
+				tl.Status = "soon"
+			}
+			s.Tiles = append(s.Tiles, tl)
+		}
+		secs = append(secs, s)
+	}
+	fav := []Tile{secs[0].Tiles[0], secs[1].Tiles[1], secs[2].Tiles[2], secs[3].Tiles[3]}
+	for i := range fav {
+		fav[i].Favourite = true
+	}
+	recent := []Tile{secs[0].Tiles[1], secs[0].Tiles[2], secs[1].Tiles[0], secs[2].Tiles[1], secs[3].Tiles[0], secs[3].Tiles[2], secs[1].Tiles[3], secs[2].Tiles[3]}
+	return AppHome{
+		Page:          Page{Title: "教职工工作台", Me: &Me{UserID: "T2019001", Name: "王建国", Identity: "辅导员", Admin: true}, Flash: "已切换到辅导员身份"},
+		WorkbenchName: "辅导员工作台",
+		Identities: []Identity{
+			{Role: "staff", Name: "教职工", Detail: "教职工 · 计算机科学与工程学院"},
+			{Role: "counselor", Name: "辅导员", Detail: "负责 126 名学生", Current: true},
+			{Role: "doctoral", Name: "博士研究生", Detail: "博士生 · 计算机科学与技术"},
+			{Role: "alumnus", Name: "校友", Detail: "2015届 计算机学院"},
+		},
+		Sections: secs, Favourites: fav, Recent: recent,
+	}
+}
+
+func adminPage(title, active string) AdminPage {
+	nav := []AdminNavItem{{"/admin/", "概览", false}, {"/admin/roles", "角色与规则", false}, {"/admin/workbenches", "工作台", false},
+		{"/admin/modules", "应用目录", false}, {"/admin/content", "校园概况", false}, {"/admin/grants", "管理员", false}, {"/admin/audit", "审计日志", false}}
+	for i := range nav {
+		nav[i].Active = nav[i].Href == active
+	}
+	return AdminPage{Page: Page{Title: title, Me: &Me{UserID: "admin01", Name: "张管理", Admin: true}, Flash: "已保存", Error: "规则有误"}, Nav: nav}
+}
+
+var audit = []AuditRow{{ID: 42, At: "2026-12-01 10:00:00", Actor: "admin01", Action: "workbench.tile.save", Object: "counselor/tile/12",
+	Before: `{"visible":""}`, After: `{"visible":"counselees > 0"}`, IP: "10.0.0.8"}}
+
+// samples are realistic views of every page.
+func samples() map[string]any {
+	home := sampleHome()
+	role := AdminRole{Key: "counselor", Name: "辅导员", Identity: "faculty", Rule: `kind == "faculty" && counselees > 0`, Workbench: "counselor", Priority: 250, Enabled: true, Held: 12}
+	campus := []ContentItem{{Key: "profile", Kind: "section", Title: "学校简介", Href: "/app/m/campus/profile"}, {Key: "map", Kind: "section", Title: "校园地图", Href: "/app/m/campus/map"}}
+	notices := []ContentItem{{Key: "n1", Kind: "notice", Title: "关于元旦放假的通知", Href: "/app/m/campus/n1", Published: "2026-11-28", Unread: true}}
+	news := []ContentItem{{Key: "w1", Kind: "news", Title: "我校获批国家重点实验室", Href: "/app/m/campus/w1", Published: "2026-11-20"}}
+	return map[string]any{
+		"app_home":   home,
+		"app_search": AppSearch{Page: home.Page, Query: "请假", Results: []Tile{tile("student_leave", "学生请假", 2), {Module: "vpn", Name: "VPN 开通", Href: "/app/m/vpn", Status: "soon", Favourite: true}}},
+		"app_module": AppModule{Page: home.Page, Tile: tile("library", "图书馆服务", 0), Body: []string{"借阅查询、续借、座位预约。", "开放时间 8:00–22:00。"}, External: "https://lib.example.edu.cn/sso?ticket=x"},
+		"app_soon":   AppSoon{Page: home.Page, Tile: Tile{Module: "messages", Name: "消息中心", Icon: "💬", Href: "/app/m/messages", Status: "soon"}, Arrives: "消息中心上线后"},
+		"app_campus": AppCampus{Page: Page{Title: "校园概况", Me: home.Me}, Sections: campus, Notices: notices, News: news},
+		"app_content": AppContent{Page: Page{Title: "关于元旦放假的通知", Me: home.Me}, Item: ContentItem{Key: "n1", Kind: "notice", Title: "关于元旦放假的通知",
+			Published: "2026-11-28", Body: []string{"各单位：", "元旦放假三天。"}}},
+		"join":       Join{Page: Page{Title: "如何加入"}, Reason: "openid", Contact: "信息中心服务台 010-12345678"},
+		"login":      Login{Page: Page{Title: "登录一站式服务平台"}, Return: "/admin/", QRHref: "/auth/qr?return=%2Fadmin%2F", CASHref: "/auth/cas?return=%2Fadmin%2F", CASName: "统一身份认证"},
+		"signed_out": SignedOut{Page: Page{Title: "已退出"}, Everywhere: true},
+		"app_error":  AppError{Page: Page{Title: "页面不存在", Me: home.Me}, Status: 404, Message: "没有这个应用。"},
+		"admin_home": AdminHome{AdminPage: adminPage("概览", "/admin/"), Roles: 56, Workbenches: 56, Modules: 46, Grants: 3, RecentAudit: audit},
+		"admin_roles": AdminRoles{AdminPage: adminPage("角色与规则", "/admin/roles"), Roles: []AdminRole{role, {Key: "alumnus", Name: "校友", Identity: "alumnus", Rule: `kind == "alumnus"`, Workbench: "alumnus", Priority: 100, Held: -1}},
+			Edit: &role, FieldError: map[string]string{"rule": "规则第 1 列：unknown name counselee"}},
+		"admin_workbenches": AdminWorkbenches{AdminPage: adminPage("工作台", "/admin/workbenches"), Workbenches: []AdminWorkbenchRow{{Key: "counselor", Name: "辅导员工作台", Sections: 3, Tiles: 14}}},
+		"admin_workbench": AdminWorkbench{AdminPage: adminPage("辅导员工作台", "/admin/workbenches"), Key: "counselor", Name: "辅导员工作台",
+			Sections: []AdminSection{{ID: 3, Title: "常用", Sort: 1, Tiles: []AdminTile{{ID: 12, Module: "student_leave", ModuleName: "学生请假", Icon: "📝", Visible: "counselees > 0", Sort: 1}}}},
+			Modules:  []AdminModuleOption{{"student_leave", "学生请假"}, {"library", "图书馆服务"}}, FieldError: map[string]string{"tile:12:visible": "可见规则第 1 列：unknown name counselee"}},
+		"admin_preview": AdminPreview{AdminPage: adminPage("预览工作台", "/admin/workbenches"), UserID: "T2019001", Role: "counselor", Identities: home.Identities, Home: &home},
+		"admin_grants": AdminGrants{AdminPage: adminPage("管理员", "/admin/grants"), Roles: []string{"super", "dept_admin", "sender", "auditor"},
+			Grants:     []AdminGrant{{UserID: "admin01", Name: "张管理", Role: "super", GrantedBy: "system", GrantedAt: "2026-11-01 09:00"}, {UserID: "T1", Name: "李老师", Role: "dept_admin", Depts: "D01,D02", GrantedBy: "admin01", GrantedAt: "2026-11-02 09:00"}},
+			FieldError: map[string]string{"userid": "没有这个人"}},
+		"admin_audit":        AdminAudit{AdminPage: adminPage("审计日志", "/admin/audit"), Rows: audit, Actor: "admin01", Action: "workbench.", Next: 41},
+		"admin_content":      AdminContentList{AdminPage: adminPage("校园概况", "/admin/content"), Items: append(append(campus, notices...), news...)},
+		"admin_content_edit": AdminContentEdit{AdminPage: adminPage("学校简介", "/admin/content"), Item: campus[0], BodyText: "第一段\n\n第二段", FieldError: map[string]string{"title": "标题不能为空"}},
+		"admin_modules": AdminModules{AdminPage: adminPage("应用目录", "/admin/modules"), Modules: []AdminModuleRow{{Key: "campus", Name: "校园概况", Category: "校园概况", Kind: "builtin", Icon: "🏫", Badge: "notices", Status: "live", Summary: "学校简介、历史沿革"},
+			{Key: "oa", Name: "OA", Category: "办公服务", Kind: "external", Target: "https://oa.example.edu.cn/", Icon: "🗂️", Status: "live"}}},
+	}
+}
+
+func TestSamplesRender(t *testing.T) {
+	p := pages(t)
+	s := samples()
+	if len(s) != len(pageViews) {
+		t.Fatalf("%d samples for %d pages", len(s), len(pageViews))
+	}
+	for name, v := range s {
+		if reflect.TypeOf(v) != reflect.TypeOf(pageViews[name]) {
+			t.Fatalf("sample %s is a %T, the page takes %T", name, v, pageViews[name])
+		}
+		out := render(t, p, name, v)
+		t.Logf("%-19s %6d bytes", name, len(out))
+	}
+}
+
+// The workbench home as a busy person sees it stays well under the 60 KB budget.
+func TestHomeWeight(t *testing.T) {
+	h := sampleHome()
+	n := 0
+	for _, s := range h.Sections {
+		n += len(s.Tiles)
+	}
+	if n != 16 || len(h.Identities) != 4 || len(h.Favourites) == 0 || len(h.Recent) == 0 {
+		t.Fatalf("sample is not full: %d tiles, %d identities", n, len(h.Identities))
+	}
+	out := render(t, pages(t), "app_home", h)
+	if len(out) >= 60*1024 {
+		t.Fatalf("app_home weighs %d bytes, budget 60 KB", len(out))
+	}
+	t.Logf("app_home: %d bytes, %d tiles", len(out), strings.Count(out, `data-testid="tile"`))
+}
+
+// hooks are the data-testid attributes the browser tests rely on, per page.
+var hooks = map[string][]string{
+	"app_home":           {"person-name", "identity-current", "identity-switch", "identity-option", "tile", "badge", "badge-unavailable", "search", "favourites", "recent", "signout", "flash"},
+	"app_search":         {"search", "tile", "badge", "fav"},
+	"app_module":         {"module-title", "fav", "external"},
+	"app_soon":           {"soon", "module-title"},
+	"app_campus":         {"module-title", "content", "unread"},
+	"app_content":        {"module-title"},
+	"join":               {"join", "contact"},
+	"login":              {"login-qr", "login-cas"},
+	"signed_out":         {"signed-out"},
+	"app_error":          {"app-error"},
+	"admin_home":         {"admin-nav", "flash", "error", "signout", "person-name"},
+	"admin_roles":        {"admin-nav", "field-error", "role-form"},
+	"admin_workbenches":  {"admin-nav", "workbenches"},
+	"admin_workbench":    {"admin-nav", "field-error", "admin-tile", "add-tile", "add-section"},
+	"admin_preview":      {"admin-nav", "preview", "tile", "identity-option"},
+	"admin_grants":       {"admin-nav", "field-error", "revoke"},
+	"admin_audit":        {"admin-nav", "next", "audit"},
+	"admin_content":      {"admin-nav", "contents"},
+	"admin_content_edit": {"admin-nav", "field-error", "content-form"},
+	"admin_modules":      {"admin-nav", "modules"},
+}
+
+func TestHooks(t *testing.T) {
+	p := pages(t)
+	for name, v := range samples() {
+		out := render(t, p, name, v)
+		for _, h := range hooks[name] {
+			if !strings.Contains(out, `data-testid="`+h+`"`) {
+				t.Errorf("%s: no data-testid=%q", name, h)
+			}
+		}
+	}
+	out := render(t, p, "app_home", sampleHome())
+	for _, s := range []string{`data-module="module_01"`, `>99&#43;<`, `>7<`, `data-testid="identity-current">辅导员<`, `data-testid="person-name">王建国<`,
+		`action="/app/identity"`, `name="role" value="alumnus"`, `action="/app/search"`, `name="q"`, `action="/auth/logout"`, `action="/auth/logout?everywhere=1"`, `href="/admin/"`} {
+		if !strings.Contains(out, s) {
+			t.Errorf("app_home lacks %q", s)
+		}
+	}
+	// One identity: nothing to switch to, but the current one still shows.
+	one := sampleHome()
+	one.Identities = one.Identities[1:2]
+	out = render(t, p, "app_home", one)
+	if strings.Contains(out, `data-testid="identity-switch"`) || !strings.Contains(out, `data-testid="identity-current">辅导员<`) {
+		t.Errorf("single identity: want no switcher, the current identity shown")
+	}
+	// A person without favourites is told how to get them; no badge without a count.
+	none := sampleHome()
+	none.Favourites, none.Recent = nil, nil
+	for i := range none.Sections {
+		for j := range none.Sections[i].Tiles {
+			none.Sections[i].Tiles[j].Badge, none.Sections[i].Tiles[j].BadgeUnavailable = 0, false
+		}
+	}
+	out = render(t, p, "app_home", none)
+	if strings.Contains(out, `data-testid="recent"`) || strings.Contains(out, `data-testid="badge"`) || !strings.Contains(out, "收藏") {
+		t.Errorf("no favourites, recent or badges: page is wrong")
+	}
+	// Active console navigation entry is marked.
+	out = render(t, p, "admin_roles", samples()["admin_roles"])
+	if !regexp.MustCompile(`class="admin__link admin__link_on" href="/admin/roles" aria-current="page"`).MatchString(out) {
+		t.Errorf("active nav entry not marked")
+	}
+	// The error sits next to the rule field.
+	if !regexp.MustCompile(`name="rule"[^>]*>[^<]*</textarea><span class="fe" data-testid="field-error">规则第 1 列`).MatchString(out) {
+		t.Errorf("rule error not next to its field:\n%s", out)
+	}
+	out = render(t, p, "admin_workbench", samples()["admin_workbench"])
+	if !strings.Contains(out, `action="/admin/workbenches/counselor/tiles/12"`) || !strings.Contains(out, `form="tile-12"`) ||
+		!strings.Contains(out, `action="/admin/workbenches/counselor/sections/3/delete"`) {
+		t.Errorf("workbench forms do not post where the handler listens")
+	}
+	out = render(t, p, "admin_audit", samples()["admin_audit"])
+	if !strings.Contains(out, `href="/admin/audit?actor=admin01&amp;action=workbench.&amp;before=41"`) {
+		t.Errorf("next page link wrong")
+	}
+	j := render(t, p, "join", Join{Reason: "unknown"})
+	if !strings.Contains(j, "还没有你的档案") || strings.Contains(j, "还不是学校企业微信的成员") {
+		t.Errorf("join page does not follow its reason")
+	}
+}
+
+const hostile = `<script>alert("x")</script>`
+
+// Every value reaches the page escaped, whatever the field.
+func TestEscaping(t *testing.T) {
+	p := pages(t)
+	for name, v := range samples() {
+		hv := reflect.New(reflect.TypeOf(v)).Elem()
+		hv.Set(reflect.ValueOf(v))
+		poison(hv)
+		out := render(t, p, name, hv.Interface())
+		if strings.Contains(out, "<script>alert") {
+			t.Errorf("%s: unescaped value in\n%s", name, out)
+		}
+		if !strings.Contains(out, "&lt;script&gt;") {
+			t.Errorf("%s: the hostile value does not show at all", name)
+		}
+	}
+	// A javascript: link never becomes one.
+	out := render(t, p, "app_module", AppModule{Tile: Tile{Name: "x", Href: "javascript:alert(1)"}, External: "javascript:alert(1)"})
+	if strings.Contains(out, "javascript:") {
+		t.Errorf("javascript: URL kept")
+	}
+}
+
+// poison puts the hostile string in every string of v (following pointers,
+// slices and maps), so each field's escaping is exercised.
+func poison(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(hostile + v.String())
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			c := reflect.New(v.Elem().Type())
+			c.Elem().Set(v.Elem())
+			poison(c.Elem())
+			v.Set(c)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			poison(v.Field(i))
+		}
+	case reflect.Slice:
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		for i := 0; i < c.Len(); i++ {
+			poison(c.Index(i))
+		}
+		v.Set(c)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			poison(e)
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
+	}
+}
+
+// The pages are served with "default-src 'self'; style-src 'self'": an inline
+// script or style attribute would be dead, so there must be none.
+func TestNoInlineScriptOrStyle(t *testing.T) {
+	p := pages(t)
+	inlineScript := regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]`)
+	for name, v := range samples() {
+		out := render(t, p, name, v)
+		if regexp.MustCompile(`\sstyle=|<style|\son[a-z]+=`).MatchString(out) {
+			t.Errorf("%s: inline style or event handler", name)
+		}
+		if inlineScript.MatchString(out) {
+			t.Errorf("%s: inline script", name)
+		}
+	}
+}
+
+// The handler adds the simulator banner by redefining "simulator-public".
+func TestSimulatorBanner(t *testing.T) {
+	p := pages(t)
+	for _, name := range []string{"app_home", "admin_home", "home"} {
+		if _, err := p[name].New("simulator-public").Parse(`<p class="simulator-public">SIM</p>`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(render(t, p, "app_home", sampleHome()), `<p class="simulator-public">SIM</p><main>`) {
+		t.Errorf("banner not shown")
+	}
+}
+
+func TestGzipped(t *testing.T) {
+	for _, name := range []string{"weui/weui.min.css", "app.css", "app.js"} {
+		raw, err := fs.ReadFile(Static(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gz := Gzipped(name)
+		if gz == nil {
+			t.Fatalf("%s: no gzip", name)
+		}
+		r, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		back, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(back, raw) {
+			t.Fatalf("%s: gzip does not give the file back (%v)", name, err)
+		}
+		t.Logf("%s: %d bytes, gzip %d", name, len(raw), len(gz))
+	}
+	if Gzipped("nope.css") != nil || Gzipped("../h5.go") != nil {
+		t.Errorf("gzip of a file that is not an asset")
+	}
+	if !bytes.Equal(Gzipped("/app.css"), Gzipped("app.css")) {
+		t.Errorf("leading slash changes the answer")
+	}
+}
+
+func TestAssetURLFollowsContent(t *testing.T) {
+	a := scanAssets(fstest.MapFS{"app.css": {Data: []byte("a{}")}})
+	b := scanAssets(fstest.MapFS{"app.css": {Data: []byte("b{}")}})
+	ua, ub := assetURL(a, "app.css"), assetURL(b, "app.css")
+	if ua == ub || !strings.HasPrefix(ua, "/static/app.css?v=") || len(ua) == len("/static/app.css?v=") {
+		t.Fatalf("urls %q and %q", ua, ub)
+	}
+	if assetURL(a, "app.css") != ua {
+		t.Fatalf("not stable")
+	}
+	if !strings.HasPrefix(AssetURL("weui/weui.min.css"), "/static/weui/weui.min.css?v=") || strings.HasSuffix(AssetURL("weui/weui.min.css"), "=") {
+		t.Fatalf("weui url %q", AssetURL("weui/weui.min.css"))
+	}
+	// Incompressible content gets no gzip: plain is cheaper.
+	if g := scanAssets(fstest.MapFS{"x": {Data: []byte("x")}}).gz["x"]; g != nil {
+		t.Fatalf("gzip of one byte kept")
+	}
+}
+
+func TestBadgeText(t *testing.T) {
+	for n, want := range map[int]string{1: "1", 99: "99", 100: "99+"} {
+		if got := badgeText(n); got != want {
+			t.Errorf("badge(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,443 @@
+package handler_test
+
+import (
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wecomapp/wecomapp/auth"
+	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/internal/apptest"
+	"github.com/wecomapp/wecomapp/store"
+)
+
+// Page tests over the whole platform (apptest): sign-in through the
+// simulator's OAuth, the workbench, modules, the console. What a person
+// would notice: where they land, what they see, what they are refused.
+
+func body(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func location(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		t.Fatalf("%s %s answered %d without a Location", resp.Request.Method, resp.Request.URL, resp.StatusCode)
+	}
+	if strings.HasPrefix(loc, "/") {
+		// Relative to the server, as browsers resolve it.
+		return resp.Request.URL.Scheme + "://" + resp.Request.URL.Host + loc
+	}
+	return loc
+}
+
+func post(t *testing.T, c *http.Client, rawURL string, form url.Values, headers ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", rawURL, err)
+	}
+	return resp
+}
+
+// undergraduate is a freshman (year 1), whose workbench opens with the
+// campus overview.
+func undergraduate(p *demo.Person) bool {
+	return p.Main() == demo.CatUndergrad && p.Status == 1 && p.Grade == 2026 && p.Position == ""
+}
+func counselor(p *demo.Person) bool     { return p.Main() == demo.CatCounselor && p.Status == 1 }
+
+func TestWithoutASessionThePageIsNotServed(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	for _, tc := range []struct {
+		name, path, ua, cookie, want string
+	}{
+		{"PC browser goes to the sign-in chooser", "/app/", "", "", "/login?return=%2Fapp%2F"},
+		{"WeCom client goes to OAuth", "/app/", apptest.UserAgentWeCom, "", "/auth/wecom?return=%2Fapp%2F"},
+		{"personal WeChat goes to OAuth", "/app/m/campus", apptest.UserAgentWeChat, "", "/auth/wecom?return=%2Fapp%2Fm%2Fcampus"},
+		{"a code WeCom put on the home URL starts our own OAuth", "/app/?code=abc&state=wecomsimphone", "", "", "/auth/wecom?return=%2Fapp%2F"},
+		{"a forged session cookie is no session", "/app/", "", "wecomapp_session=" + strings.Repeat("ab", 22), "/login?return=%2Fapp%2F"},
+		{"the console too", "/admin/roles", "", "", "/login?return=%2Fadmin%2Froles"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, e.URL+tc.path, nil)
+			if tc.ua != "" {
+				req.Header.Set("User-Agent", tc.ua)
+			}
+			if tc.cookie != "" {
+				req.Header.Set("Cookie", tc.cookie)
+			}
+			resp, err := e.Browser(t).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("status %d, want 302", resp.StatusCode)
+			}
+			if got := location(t, resp); got != e.URL+tc.want {
+				t.Errorf("redirected to %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOAuthSignInLandsOnTheOwnWorkbench(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	st := e.Person(t, undergraduate)
+	c := e.Browser(t)
+	if got := e.SignIn(t, c, st.UserID, ""); got != e.URL+"/app/" {
+		t.Fatalf("landed on %s", got)
+	}
+	page := body(t, apptest.Get(t, c, e.URL+"/app/", apptest.UserAgentWeCom))
+	if !strings.Contains(page, `data-testid="person-name">`+st.Name+`<`) {
+		t.Errorf("the workbench does not show %s's name", st.Name)
+	}
+	if !strings.Contains(page, `data-module="campus"`) {
+		t.Error("the undergraduate workbench has no campus overview tile")
+	}
+	// The session cookie is what a session cookie must be.
+	u, _ := url.Parse(e.URL)
+	var found bool
+	for _, ck := range c.Jar.Cookies(u) {
+		found = found || ck.Name == auth.DefaultCookieName
+	}
+	if !found {
+		t.Fatal("no session cookie after sign-in")
+	}
+	resp := apptest.Get(t, e.Browser(t), e.URL+"/auth/wecom?return=/app/", apptest.UserAgentWeCom)
+	resp.Body.Close()
+	sc := resp.Header.Get("Set-Cookie")
+	if !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") {
+		t.Errorf("session cookie %q: want HttpOnly and SameSite=Lax", sc)
+	}
+	// Inside WeCom, a personal-WeChat sign-in is remembered for the
+	// message center.
+	wc := e.Browser(t)
+	e.SignIn(t, wc, st.UserID, apptest.UserAgentWeChat)
+	clients, err := e.DB.ClientsOf(context.Background(), st.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, cl := range clients {
+		kinds = append(kinds, cl.Client)
+	}
+	slices.Sort(kinds)
+	if strings.Join(kinds, ",") != "wechat,wecom" {
+		t.Errorf("clients recorded %v, want wechat and wecom", kinds)
+	}
+}
+
+func TestAStudentAndACounselorSeeDifferentWorkbenches(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	pages := map[string]string{}
+	for _, p := range []*demo.Person{e.Person(t, undergraduate), e.Person(t, counselor)} {
+		c := e.Browser(t)
+		e.SignIn(t, c, p.UserID, "")
+		pages[p.Main()] = body(t, apptest.Get(t, c, e.URL+"/app/", apptest.UserAgentWeCom))
+	}
+	title := func(page string) string {
+		_, rest, _ := strings.Cut(page, "<title>")
+		t, _, _ := strings.Cut(rest, "</title>")
+		return t
+	}
+	st, co := pages[demo.CatUndergrad], pages[demo.CatCounselor]
+	if title(st) == title(co) {
+		t.Errorf("both see the workbench %q", title(st))
+	}
+	if !strings.Contains(co, `data-module="student_leave"`) {
+		t.Error("the counselor's workbench has no student-leave tile")
+	}
+	if !strings.Contains(co, "辅导员") {
+		t.Error("the counselor's page does not name the counselor identity")
+	}
+}
+
+func TestAGuessedURLNeverOpensAnotherWorkbenchsModule(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	st := e.Person(t, undergraduate)
+	c := e.Browser(t)
+	e.SignIn(t, c, st.UserID, "")
+	ctx := context.Background()
+	h, err := e.Workbench.Home(ctx, st.UserID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := map[string]bool{}
+	for _, sec := range h.Sections {
+		for _, tl := range sec.Tiles {
+			on[tl.Module] = true
+		}
+	}
+	mods, err := e.Workbench.Modules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var off string
+	for _, m := range mods {
+		if !on[m.Key] {
+			off = m.Key
+			break
+		}
+	}
+	if off == "" {
+		t.Fatal("the undergraduate's workbench shows every module")
+	}
+	for _, path := range []string{"/app/m/" + off, "/app/go/" + off, "/app/m/no_such_module"} {
+		resp := apptest.Get(t, c, e.URL+path, apptest.UserAgentWeCom)
+		if page := body(t, resp); resp.StatusCode != http.StatusNotFound || !strings.Contains(page, `data-testid="app-error"`) {
+			t.Errorf("GET %s: %d, want the 404 page", path, resp.StatusCode)
+		}
+	}
+	if resp := post(t, c, e.URL+"/app/fav", url.Values{"module": {off}, "on": {"1"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("starring a module not on the workbench: %d, want 400", resp.StatusCode)
+	}
+	if resp := post(t, c, e.URL+"/app/identity", url.Values{"role": {"leader"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("switching to an identity not held: %d, want 400", resp.StatusCode)
+	}
+	// A module of their own opens, and is then among the recent ones.
+	resp := apptest.Get(t, c, e.URL+"/app/m/campus", apptest.UserAgentWeCom)
+	if page := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(page, "学校简介") {
+		t.Errorf("campus overview: %d", resp.StatusCode)
+	}
+	home := body(t, apptest.Get(t, c, e.URL+"/app/", apptest.UserAgentWeCom))
+	_, recent, _ := strings.Cut(home, `data-testid="recent"`)
+	if !strings.Contains(recent, `data-module="campus"`) {
+		t.Error("the campus overview is not among the recently used")
+	}
+	// A cross-site form post is refused before it does anything.
+	resp = post(t, c, e.URL+"/app/fav", url.Values{"module": {"campus"}, "on": {"1"}}, "Sec-Fetch-Site", "cross-site")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d, want 403", resp.StatusCode)
+	}
+	h, _ = e.Workbench.Home(ctx, st.UserID, "")
+	if len(h.Favourites) != 0 {
+		t.Errorf("the cross-site POST starred %v", h.Favourites)
+	}
+}
+
+func TestPeopleNotInOurRecordsAreShownHowToJoin(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	// A personal-WeChat visitor who is not a member: WeCom answers an openid.
+	c := e.Browser(t)
+	loc := location(t, apptest.Get(t, c, e.URL+"/auth/wecom?return=/app/", apptest.UserAgentWeChat))
+	u, _ := url.Parse(loc)
+	q := u.Query()
+	q.Set("sim_openid", "oNotAMember0000000000001")
+	u.RawQuery, u.Fragment = q.Encode(), ""
+	back := location(t, apptest.Get(t, c, u.String(), apptest.UserAgentWeChat))
+	resp := apptest.Get(t, c, back, apptest.UserAgentWeChat)
+	if page := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-testid="join"`) {
+		t.Errorf("a non-member got %d, want the how-to-join page", resp.StatusCode)
+	}
+	// A member of the corp whom our records do not know (left the data center).
+	st := e.Person(t, undergraduate)
+	if _, err := e.DB.ExecContext(context.Background(), `DELETE FROM dc_students WHERE student_no = ?`, st.UserID); err != nil {
+		t.Fatal(err)
+	}
+	c2 := e.Browser(t)
+	next := e.URL + "/app/"
+	for i := 0; i < 6; i++ {
+		resp := apptest.Get(t, c2, next, apptest.UserAgentWeCom)
+		if resp.StatusCode == http.StatusOK {
+			if page := body(t, resp); !strings.Contains(page, `data-testid="join"`) {
+				t.Errorf("someone unknown to our records reached %s", next)
+			}
+			return
+		}
+		lu, _ := url.Parse(location(t, resp))
+		if strings.Contains(lu.Path, "/connect/oauth2/authorize") {
+			q := lu.Query()
+			q.Set("sim_userid", st.UserID)
+			lu.RawQuery, lu.Fragment = q.Encode(), ""
+		}
+		next = lu.String()
+	}
+	t.Error("never reached a page")
+}
+
+func TestOAuthStateAndCodeCannotBeReplayed(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	st := e.Person(t, undergraduate)
+	victim, attacker := e.Browser(t), e.Browser(t)
+	loc := location(t, apptest.Get(t, attacker, e.URL+"/auth/wecom?return=/app/", apptest.UserAgentWeCom))
+	u, _ := url.Parse(loc)
+	q := u.Query()
+	q.Set("sim_userid", st.UserID)
+	u.RawQuery, u.Fragment = q.Encode(), ""
+	callback := location(t, apptest.Get(t, attacker, u.String(), apptest.UserAgentWeCom))
+	// The attacker's callback URL opened in the victim's browser (login CSRF) is refused...
+	resp := apptest.Get(t, victim, callback, apptest.UserAgentWeCom)
+	if page := body(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "不属于这个浏览器") {
+		t.Errorf("another browser's state: %d", resp.StatusCode)
+	}
+	// ...without spending it: the rightful browser still signs in.
+	resp = apptest.Get(t, attacker, callback, apptest.UserAgentWeCom)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the rightful browser's callback: %d, want 303", resp.StatusCode)
+	}
+	resp.Body.Close()
+	// The same code again (a replay) is refused.
+	resp = apptest.Get(t, attacker, callback, apptest.UserAgentWeCom)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a replayed callback: %d, want 400", resp.StatusCode)
+	}
+	resp.Body.Close()
+}
+
+func TestSignOutEverywhereEndsEverySession(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	st := e.Person(t, undergraduate)
+	phone, pc := e.Browser(t), e.Browser(t)
+	e.SignIn(t, phone, st.UserID, "")
+	e.SignIn(t, pc, st.UserID, "")
+	resp := post(t, pc, e.URL+"/auth/logout?everywhere=1", nil)
+	if page := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-testid="signed-out"`) {
+		t.Fatalf("sign out everywhere: %d", resp.StatusCode)
+	}
+	for name, c := range map[string]*http.Client{"phone": phone, "pc": pc} {
+		resp := apptest.Get(t, c, e.URL+"/app/", "")
+		if resp.StatusCode != http.StatusFound {
+			t.Errorf("%s still served after signing out everywhere: %d", name, resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+}
+
+func TestExternalModulesCarrySignOnExternalSystemsCanValidate(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	// Find a live external module on some demo person's workbench.
+	for _, p := range e.Uni.People {
+		h, err := e.Workbench.Home(ctx, p.UserID, "")
+		if err != nil {
+			continue
+		}
+		for _, sec := range h.Sections {
+			for _, tl := range sec.Tiles {
+				if !strings.HasPrefix(tl.Href, "/app/go/") {
+					continue
+				}
+				c := e.Browser(t)
+				e.SignIn(t, c, p.UserID, "")
+				target := location(t, apptest.Get(t, c, e.URL+tl.Href, apptest.UserAgentWeCom))
+				tu, _ := url.Parse(target)
+				ticket := tu.Query().Get("ticket")
+				q := tu.Query()
+				q.Del("ticket")
+				tu.RawQuery = q.Encode()
+				service := strings.TrimSuffix(tu.String(), "?")
+				validate := e.URL + "/sso/serviceValidate?" + url.Values{"ticket": {ticket}, "service": {service}}.Encode()
+				xml := body(t, apptest.Get(t, e.Browser(t), validate, ""))
+				if !strings.Contains(xml, "<cas:user>"+p.UserID+"</cas:user>") {
+					t.Fatalf("validating the ticket of %s at %s: %s", p.UserID, service, xml)
+				}
+				if again := body(t, apptest.Get(t, e.Browser(t), validate, "")); !strings.Contains(again, "INVALID_TICKET") {
+					t.Errorf("a ticket validated twice: %s", again)
+				}
+				return
+			}
+		}
+	}
+	t.Fatal("no demo person has an external module")
+}
+
+func TestConsoleIsForAdminsAndEveryChangeIsAudited(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	st := e.Person(t, undergraduate)
+	member := e.Browser(t)
+	e.SignIn(t, member, st.UserID, "")
+	if resp := apptest.Get(t, member, e.URL+"/admin/", ""); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a student opened the console: %d", resp.StatusCode)
+	}
+	admin := e.Browser(t)
+	e.SignIn(t, admin, e.SuperAdmin, "")
+	resp := apptest.Get(t, admin, e.URL+"/admin/", "")
+	if page := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-testid="admin-nav"`) {
+		t.Fatalf("the super admin's console: %d", resp.StatusCode)
+	}
+	roles, err := e.Workbench.Roles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := roles[0]
+	before, _ := e.DB.ListAudit(ctx, store.AuditFilter{})
+	// A rule that does not compile is answered with what is wrong, and changes nothing.
+	resp = post(t, admin, e.URL+"/admin/roles", url.Values{"key": {r.Key}, "name": {r.Name}, "identity": {r.Identity},
+		"rule": {`kind == `}, "workbench": {r.Workbench}, "priority": {"1"}, "enabled": {"1"}})
+	if page := body(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `data-testid="field-error"`) {
+		t.Errorf("a broken rule: %d, want 400 with the field's error", resp.StatusCode)
+	}
+	after, _ := e.DB.ListAudit(ctx, store.AuditFilter{})
+	if len(after) != len(before) {
+		t.Errorf("a refused change wrote %d audit rows", len(after)-len(before))
+	}
+	// A tile added to the student's workbench shows on their next visit, and
+	// the audit log says who did it.
+	h, _ := e.Workbench.Home(ctx, st.UserID, "")
+	def, err := e.Workbench.WorkbenchDef(ctx, h.Workbench)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = post(t, admin, e.URL+"/admin/workbenches/"+h.Workbench+"/tiles", url.Values{"section": {itoa(def.Sections[0].ID)}, "module": {"votes"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("adding a tile: %d %s", resp.StatusCode, body(t, resp))
+	}
+	resp.Body.Close()
+	e.Workbench.Reload(ctx)
+	if page := body(t, apptest.Get(t, member, e.URL+"/app/", "")); !strings.Contains(page, `data-module="votes"`) {
+		t.Error("the student does not see the tile the admin added")
+	}
+	rows, _ := e.DB.ListAudit(ctx, store.AuditFilter{Action: "workbench.tile"})
+	if len(rows) == 0 || rows[0].Actor != e.SuperAdmin || rows[0].IP == "" || !strings.Contains(rows[0].After, "votes") {
+		t.Errorf("audit rows %+v: want the tile added by %s, from an address", rows, e.SuperAdmin)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestStaticAssetsAreSentCompressed(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	req, _ := http.NewRequest(http.MethodGet, e.URL+"/static/weui/weui.min.css", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
+		t.Fatalf("headers %v", resp.Header)
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	css, _ := io.ReadAll(zr)
+	if !strings.Contains(string(css), ".weui-grid") {
+		t.Error("the gzipped stylesheet is not WeUI")
+	}
+}

@@ -1,0 +1,242 @@
+// Package apptest starts the whole platform for page tests, browser tests
+// and benchmarks: handler.New over a real store (SQLite, or MariaDB when a
+// test asks), the in-process coordination layer, the WeCom simulator with
+// the demo university and the CAS simulator, wired as `wecomapp serve`
+// wires them. Signing in goes through the real OAuth round trip.
+package apptest
+
+import (
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/wecomapp/wecomapp/auth"
+	"github.com/wecomapp/wecomapp/cas"
+	"github.com/wecomapp/wecomapp/cas/cassim"
+	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/handler"
+	"github.com/wecomapp/wecomapp/store"
+	"github.com/wecomapp/wecomapp/store/storetest"
+	"github.com/wecomapp/wecomapp/wecom"
+	"github.com/wecomapp/wecomapp/wecom/wecomsim"
+	"github.com/wecomapp/wecomapp/workbench"
+)
+
+// Constants of the test corp.
+const (
+	CorpID  = "wwapptest00000001"
+	AgentID = 1000002
+	secret  = "apptest-app-secret"
+)
+
+// Options vary the platform.
+type Options struct {
+	// DB is the store; nil is a fresh SQLite database.
+	DB *store.DB
+	// Scale is the demo university; the zero value is demo.Small().
+	Scale *demo.Scale
+	// Logger; nil discards.
+	Logger *zap.Logger
+}
+
+// Env is a running platform.
+type Env struct {
+	URL       string
+	Server    *httptest.Server
+	DB        *store.DB
+	Coord     coord.Store
+	Sim       *wecomsim.Sim
+	CASSim    *cassim.Sim
+	Uni       *demo.University
+	Workbench *workbench.Service
+	Sessions  *auth.Sessions
+	Admins    *auth.Admins
+	App       *wecom.Client
+	// SuperAdmin is the demo's super admin (the information center's head).
+	SuperAdmin string
+}
+
+// Start runs the platform until the test ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	db := opts.DB
+	if db == nil {
+		db = storetest.SQLite(t)
+	}
+	scale := demo.Small()
+	if opts.Scale != nil {
+		scale = *opts.Scale
+	}
+	e := &Env{DB: db, Coord: coord.NewMemory(nil), Uni: demo.Generate(scale)}
+
+	var h http.Handler
+	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(e.Server.Close)
+	e.URL = e.Server.URL
+	u, _ := url.Parse(e.URL)
+
+	e.Sim = wecomsim.New(wecomsim.Options{
+		CorpID: CorpID, BaseURL: e.URL + "/wecomsim", Logger: log, Fixture: e.Uni.SimFixture(),
+		Apps: []wecomsim.App{{AgentID: AgentID, Name: "一站式服务大厅", Secret: secret, HomeURL: e.URL + "/app/", TrustedDomain: u.Host}},
+	})
+	t.Cleanup(e.Sim.Close)
+	corp, err := wecom.New(wecom.Options{
+		BaseURL: e.URL + "/wecomsim", OAuthBaseURL: e.URL + "/wecomsim", LoginBaseURL: e.URL + "/wecomsim", CorpID: CorpID,
+		Apps: []wecom.AppConfig{{Name: "hall", AgentID: AgentID, Secret: secret}}, Coord: e.Coord, Logger: log,
+		Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.App, err = corp.App("hall"); err != nil {
+		t.Fatal(err)
+	}
+
+	now := time.Now()
+	if err := db.LoadDataCenter(ctx, e.Uni.DataCenter(), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.LoadPeopleExt(ctx, e.Uni.PeopleExt()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.LoadPersonTags(ctx, e.Uni.PersonTags()); err != nil {
+		t.Fatal(err)
+	}
+	if e.Workbench, err = workbench.New(ctx, db, workbench.Options{Coord: e.Coord, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Workbench.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.Sessions, err = auth.New(auth.Options{Coord: e.Coord, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	e.Admins = auth.NewAdmins(db, time.Now)
+	for _, tg := range e.Uni.Tags {
+		if tg.Name == "部门管理员" && len(tg.Users) > 0 {
+			e.SuperAdmin = tg.Users[0]
+		}
+	}
+	if err := e.Admins.Bootstrap(ctx, []string{e.SuperAdmin}); err != nil {
+		t.Fatal(err)
+	}
+
+	var people []cassim.Person
+	for _, p := range e.Uni.People {
+		switch p.Main() {
+		case demo.CatAlumnus, demo.CatExaminee, demo.CatVisitor:
+			continue
+		}
+		people = append(people, cassim.Person{ID: p.UserID, Name: p.Name})
+	}
+	e.CASSim = cassim.New(cassim.Options{BaseURL: e.URL + "/cassim", People: people, Services: []string{e.URL + "/"}})
+	casClient, err := cas.New(cas.Options{BaseURL: e.URL + "/cassim", Version: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	h, err = handler.New(handler.Deps{
+		Logger: log, DB: db, Coord: e.Coord, Metrics: prometheus.NewRegistry(),
+		Simulator: e.Sim, SimulatorMount: "/wecomsim", Title: "海滨大学 一站式服务", Version: "test", PublicURL: e.URL,
+		Sessions: e.Sessions, Workbench: e.Workbench, Admins: e.Admins, App: e.App,
+		CAS: casClient, CASName: "统一身份认证", CASSim: e.CASSim, CASSimMount: "/cassim",
+		JoinContact: "请联系教育信息中心",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Browser is an HTTP client with its own cookie jar that does not follow
+// redirects, so tests see each hop.
+func (e *Env) Browser(t testing.TB) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// UserAgentWeCom is the WeCom client's user agent (it says wxwork).
+const UserAgentWeCom = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.22 MicroMessenger/7.0.1 Language/zh"
+
+// UserAgentWeChat is personal WeChat's (the WeChat plugin): MicroMessenger
+// without wxwork.
+const UserAgentWeChat = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323a) NetType/WIFI Language/zh_CN"
+
+// Get fetches path (or an absolute URL) with the user agent.
+func Get(t testing.TB, c *http.Client, rawURL, ua string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ua != "" {
+		req.Header.Set("User-Agent", ua)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", rawURL, err)
+	}
+	return resp
+}
+
+// SignIn signs userID in on c the way the WeCom client does: open the
+// app's home, follow the redirects through our /auth/wecom and the
+// simulator's authorize page (told who holds the phone), and come back
+// signed in. It returns the final URL reached.
+func (e *Env) SignIn(t testing.TB, c *http.Client, userID, ua string) string {
+	t.Helper()
+	if ua == "" {
+		ua = UserAgentWeCom
+	}
+	next := e.URL + "/app/"
+	for hop := 0; hop < 10; hop++ {
+		resp := Get(t, c, next, ua)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return next
+		}
+		if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign in %s: GET %s answered %d", userID, next, resp.StatusCode)
+		}
+		loc, err := resp.Location()
+		if err != nil {
+			t.Fatalf("sign in %s: %v", userID, err)
+		}
+		if strings.Contains(loc.Path, "/connect/oauth2/authorize") {
+			q := loc.Query()
+			q.Set("sim_userid", userID)
+			loc.RawQuery = q.Encode()
+			loc.Fragment = ""
+		}
+		next = loc.String()
+	}
+	t.Fatalf("sign in %s: too many redirects", userID)
+	return ""
+}
+
+// Person returns the first demo person matching pred.
+func (e *Env) Person(t testing.TB, pred func(p *demo.Person) bool) *demo.Person {
+	t.Helper()
+	for i := range e.Uni.People {
+		if pred(&e.Uni.People[i]) {
+			return &e.Uni.People[i]
+		}
+	}
+	t.Fatal("no demo person matches")
+	return nil
+}
