@@ -122,6 +122,9 @@ type University struct {
 
 // Scale sets the size of a generated university.
 type Scale struct {
+	// Year is the academic year the university is generated in (the
+	// freshmen's year of entry); 0 is the current one (AcademicYear).
+	Year              int
 	Colleges          int
 	Offices           int
 	TeachingPerCol    int
@@ -173,8 +176,19 @@ var (
 	given    = []rune("伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏建红宇浩然子轩梓涵欣怡思远俊杰雨桐嘉怡晨曦")
 )
 
+// AcademicYear is the year the current academic year began in: it turns
+// on Sep 1, China time (the freshmen's year of entry).
+func AcademicYear(t time.Time) int {
+	t = t.In(time.FixedZone("CST", 8*3600))
+	if t.Month() < time.September {
+		return t.Year() - 1
+	}
+	return t.Year()
+}
+
 // Generate builds the university deterministically: the same scale always
-// gives the same ids, names and numbers.
+// gives the same ids, names and numbers (in the same academic year, unless
+// Scale.Year fixes it: the freshmen are always this year's).
 func Generate(s Scale) *University {
 	g := &gen{
 		u:   &University{Name: "海滨大学", CorpName: "海滨大学企业微信"},
@@ -306,7 +320,10 @@ func (g *gen) build(s Scale) {
 		}
 	}
 
-	thisYear := 2026
+	thisYear := s.Year
+	if thisYear == 0 {
+		thisYear = AcademicYear(time.Now())
+	}
 	var undergradParties, postgradParties []int
 	// Members of the tags created last (see TagClassMonitor).
 	var monitors, advisors, supervisors []string
@@ -426,7 +443,7 @@ func (g *gen) build(s Scale) {
 
 	// People outside the data center, who reach the platform through the
 	// WeChat plugin and self-registration.
-	registered := time.Date(2026, 9, 1, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	registered := time.Date(thisYear, 9, 1, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	for _, v := range []struct {
 		id    int
 		name  string

@@ -35,7 +35,12 @@ type homeView struct {
 	}
 	SimulatorURL string
 	Callbacks    []string
+	Try          []tryPerson
+	Admin        *tryPerson
+	CASName      string
 }
+
+type tryPerson struct{ Label, UserID, Name string }
 
 func pages(t *testing.T) map[string]*template.Template {
 	t.Helper()

@@ -52,6 +52,9 @@ type AppHome struct {
 	Sections           []Section
 	Favourites, Recent []Tile
 	Query              string
+	// CampusLink: the campus overview is on this workbench, so the home
+	// links it beside the tiles.
+	CampusLink bool
 }
 
 // AppSearch is the tile search results (page app_search).

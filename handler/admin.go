@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ var adminNav = []struct{ href, name string }{
 }
 
 func (s *server) adminPage(c *gin.Context, title, active string) h5.AdminPage {
-	ap := h5.AdminPage{Page: s.page(c, title+" · 管理后台")}
+	ap := h5.AdminPage{Page: s.page(c, title)}
 	if ap.Me != nil {
 		ap.Me.Admin = true
 	}
@@ -377,6 +378,19 @@ func (s *server) adminPreview(c *gin.Context) error {
 	ctx := c.Request.Context()
 	v := h5.AdminPreview{AdminPage: s.adminPage(c, "以他人身份预览", "/admin/preview"), UserID: strings.TrimSpace(c.Query("user")), Role: c.Query("role")}
 	if v.UserID != "" {
+		// A department admin previews only people of their departments: a
+		// preview shows someone's identities.
+		gs, _ := c.Get(grantsKey)
+		if all, depts := auth.Scope(gs.([]auth.Grant), auth.PermWorkbench); !all {
+			p, err := s.Workbench.Person(ctx, v.UserID)
+			if err != nil && !errors.Is(err, workbench.ErrNotMember) {
+				return err
+			}
+			if !inDepts(p, depts) {
+				v.NotFound = true
+				return s.render(c, http.StatusOK, "admin_preview", v)
+			}
+		}
 		h, err := s.Workbench.Preview(ctx, v.UserID, v.Role)
 		switch {
 		case errors.Is(err, workbench.ErrNotMember):
@@ -393,6 +407,18 @@ func (s *server) adminPreview(c *gin.Context) error {
 		}
 	}
 	return s.render(c, http.StatusOK, "admin_preview", v)
+}
+
+// inDepts: one of p's records is in (or under) one of depts.
+func inDepts(p workbench.Person, depts []string) bool {
+	for _, r := range p.Records {
+		for _, d := range r.Env.Depts {
+			if slices.Contains(depts, d) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *server) adminContent(c *gin.Context) error {

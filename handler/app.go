@@ -75,6 +75,7 @@ func appHomeView(pg h5.Page, h *workbench.Home) h5.AppHome {
 		hs := h5.Section{Title: sec.Title}
 		for _, t := range sec.Tiles {
 			hs.Tiles = append(hs.Tiles, tileView(t))
+			v.CampusLink = v.CampusLink || t.Module == "campus"
 		}
 		v.Sections = append(v.Sections, hs)
 	}
@@ -173,11 +174,11 @@ func (s *server) appSearch(c *gin.Context) error {
 func moduleArrives(m workbench.Module) string {
 	switch {
 	case m.Kind == "process" || m.Category == "网上服务大厅":
-		return "网上服务大厅上线后开放"
+		return "网上服务大厅上线后"
 	case m.Category == "消息中心":
-		return "消息中心上线后开放"
+		return "消息中心上线后"
 	default:
-		return "对接共享数据库后开放"
+		return "对接共享数据库后"
 	}
 }
 
@@ -197,7 +198,13 @@ func (s *server) appModule(c *gin.Context) error {
 	if err := s.Workbench.Used(ctx, p.UserID, key); err != nil {
 		return err
 	}
-	t := h5.Tile{Module: m.Key, Name: m.Name, Icon: m.Icon, Category: m.Category, Summary: m.Summary, Status: m.Status}
+	t := h5.Tile{Module: m.Key, Name: m.Name, Icon: m.Icon, Category: m.Category, Summary: m.Summary, Status: m.Status,
+		Href: "/app/m/" + url.PathEscape(key)}
+	if h, err := s.Workbench.Preview(ctx, p.UserID, ""); err == nil {
+		for _, f := range h.Favourites {
+			t.Favourite = t.Favourite || f.Module == key
+		}
+	}
 	if m.Kind == "external" && m.Status != "soon" {
 		c.Redirect(http.StatusFound, "/app/go/"+url.PathEscape(key))
 		return nil

@@ -81,6 +81,10 @@ type Deps struct {
 	CASSimMount string
 	// JoinContact is shown to people who are not members yet.
 	JoinContact string
+	// Try and TryAdmin are demo members the status page suggests (the
+	// embedded default only).
+	Try      []TryPerson
+	TryAdmin *TryPerson
 }
 
 // simulatorPublicBanner is shown on every page when Deps.SimulatorPublic.

@@ -2,15 +2,18 @@ package handler
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"html/template"
+	"io"
 	"mime"
 	"net/http"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,6 +33,15 @@ type homeView struct {
 	Checks       []check
 	SimulatorURL string
 	Callbacks    []string
+	Try          []TryPerson
+	Admin        *TryPerson
+	CASName      string
+}
+
+// TryPerson is a demo member the status page suggests trying the platform
+// as (the embedded default only).
+type TryPerson struct {
+	Label, UserID, Name string
 }
 
 // home is the landing page `make run` points at: what is running and
@@ -37,7 +49,10 @@ type homeView struct {
 func (s *server) home(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	v := homeView{Title: s.Title, Version: s.Version}
+	v := homeView{Title: s.Title, Version: s.Version, Try: s.Try, Admin: s.TryAdmin}
+	if s.CAS != nil {
+		v.CASName = s.CASName
+	}
 	if v.Title == "" {
 		v.Title = "wecomapp"
 	}
@@ -84,9 +99,30 @@ func (s *server) render(c *gin.Context, status int, page string, data any) error
 	}
 	c.Header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
 	c.Header("X-Content-Type-Options", "nosniff")
-	c.Data(status, "text/html; charset=utf-8", b.Bytes())
+	// Pages are per person: never kept by a shared cache.
+	c.Header("Cache-Control", "private, no-cache")
+	c.Header("Vary", "Accept-Encoding")
+	out := b.Bytes()
+	// A workbench page is ~7 KB and ~2 KB gzipped: on a phone's network
+	// the bytes cost more than the ~30 µs of compressing them.
+	if len(out) > 1400 && strings.Contains(c.GetHeader("Accept-Encoding"), "gzip") {
+		zw := gzipPool.Get().(*gzip.Writer)
+		var zb bytes.Buffer
+		zw.Reset(&zb)
+		if _, err := zw.Write(out); err == nil && zw.Close() == nil {
+			out = zb.Bytes()
+			c.Header("Content-Encoding", "gzip")
+		}
+		gzipPool.Put(zw)
+	}
+	c.Data(status, "text/html; charset=utf-8", out)
 	return nil
 }
+
+var gzipPool = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
 
 func loadPages() (map[string]*template.Template, error) { return h5.Templates() }
 

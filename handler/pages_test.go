@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wecomapp/wecomapp/auth"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/internal/apptest"
 	"github.com/wecomapp/wecomapp/store"
+	"github.com/wecomapp/wecomapp/store/storetest"
 )
 
 // Page tests over the whole platform (apptest): sign-in through the
@@ -66,9 +68,9 @@ func post(t *testing.T, c *http.Client, rawURL string, form url.Values, headers 
 // undergraduate is a freshman (year 1), whose workbench opens with the
 // campus overview.
 func undergraduate(p *demo.Person) bool {
-	return p.Main() == demo.CatUndergrad && p.Status == 1 && p.Grade == 2026 && p.Position == ""
+	return p.Main() == demo.CatUndergrad && p.Status == 1 && p.Grade == demo.AcademicYear(time.Now()) && p.Position == ""
 }
-func counselor(p *demo.Person) bool     { return p.Main() == demo.CatCounselor && p.Status == 1 }
+func counselor(p *demo.Person) bool { return p.Main() == demo.CatCounselor && p.Status == 1 }
 
 func TestWithoutASessionThePageIsNotServed(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
@@ -440,4 +442,111 @@ func TestStaticAssetsAreSentCompressed(t *testing.T) {
 	if !strings.Contains(string(css), ".weui-grid") {
 		t.Error("the gzipped stylesheet is not WeUI")
 	}
+	// Pages too, and never cached by a shared cache.
+	req, _ = http.NewRequest(http.MethodGet, e.URL+"/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err = (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "private") {
+		t.Fatalf("status page headers %v", resp.Header)
+	}
+	zr, err = gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if html, _ := io.ReadAll(zr); !strings.Contains(string(html), "/wecomsim/phone") {
+		t.Error("the gzipped status page has no link to the phone")
+	}
+}
+
+func TestADepartmentAdminPreviewsOnlyTheirDepartments(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	// A teacher of the first college becomes its department admin.
+	var teacher *demo.Person
+	for i := range e.Uni.People {
+		p := &e.Uni.People[i]
+		if p.Main() == demo.CatStaff && p.Position == "讲师" && len(p.Categories) == 1 {
+			teacher = p
+			break
+		}
+	}
+	if teacher == nil {
+		t.Fatal("no teacher in the demo")
+	}
+	if err := e.Admins.Grant(ctx, store.Actor{UserID: e.SuperAdmin}, auth.Grant{UserID: teacher.UserID, Role: auth.AdminDept, Depts: []string{"1000"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.Browser(t)
+	e.SignIn(t, c, teacher.UserID, "")
+	var own, other *demo.Person
+	for i := range e.Uni.People {
+		p := &e.Uni.People[i]
+		if p.Main() != demo.CatUndergrad {
+			continue
+		}
+		if strings.HasPrefix(strconv.Itoa(p.MainDepartment), "1000") && own == nil {
+			own = p
+		}
+		if strings.HasPrefix(strconv.Itoa(p.MainDepartment), "1001") && other == nil {
+			other = p
+		}
+	}
+	if page := body(t, apptest.Get(t, c, e.URL+"/admin/preview?user="+own.UserID, "")); !strings.Contains(page, own.Name) {
+		t.Errorf("the college's admin cannot preview %s of their college", own.UserID)
+	}
+	if page := body(t, apptest.Get(t, c, e.URL+"/admin/preview?user="+other.UserID, "")); strings.Contains(page, other.Name) {
+		t.Errorf("the college's admin previewed %s of another college", other.UserID)
+	}
+}
+
+// TestSignInSwitchAndEditOnBothDatabases plays the main journey on SQLite
+// and on MariaDB: sign in, switch identity, the switch is remembered in a
+// new session, an admin's tile edit shows to the member.
+func TestSignInSwitchAndEditOnBothDatabases(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := apptest.Start(t, apptest.Options{DB: db})
+		ctx := context.Background()
+		multi := e.Person(t, func(p *demo.Person) bool { return len(p.Categories) >= 3 })
+		c := e.Browser(t)
+		e.SignIn(t, c, multi.UserID, "")
+		h, err := e.Workbench.Home(ctx, multi.UserID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Identities) < 3 {
+			t.Fatalf("%s holds %d identities, want staff, doctoral student and alumnus among them", multi.UserID, len(h.Identities))
+		}
+		target := h.Identities[len(h.Identities)-1]
+		if resp := post(t, c, e.URL+"/app/identity", url.Values{"role": {target.Role}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("switching identity: %d", resp.StatusCode)
+		}
+		// A new session (another device) acts as the chosen identity.
+		c2 := e.Browser(t)
+		e.SignIn(t, c2, multi.UserID, "")
+		page := body(t, apptest.Get(t, c2, e.URL+"/app/", ""))
+		if !strings.Contains(page, `data-testid="identity-current">`+target.Name+`<`) {
+			t.Errorf("the new session does not act as %s", target.Name)
+		}
+		admin := e.Browser(t)
+		e.SignIn(t, admin, e.SuperAdmin, "")
+		def, err := e.Workbench.WorkbenchDef(ctx, target.Workbench)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := post(t, admin, e.URL+"/admin/workbenches/"+target.Workbench+"/tiles", url.Values{"section": {itoa(def.Sections[0].ID)}, "module": {"weather"}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("adding a tile: %d", resp.StatusCode)
+		}
+		resp.Body.Close()
+		if err := e.Workbench.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if page := body(t, apptest.Get(t, c2, e.URL+"/app/", "")); !strings.Contains(page, `data-module="weather"`) {
+			t.Error("the member does not see the tile the admin added")
+		}
+	})
 }

@@ -290,7 +290,9 @@ func (s *Service) fillBadges(ctx context.Context, c *catalog, h *Home, prefs sto
 	for _, name := range names {
 		fn := s.badges[name]
 		if fn == nil {
-			ch <- answer{name: name} // no source (yet): unavailable
+			// No source yet (its capability comes later): no badge, rather
+			// than a warning sign that looks like a failure.
+			ch <- answer{name, badgeResult{0, true}}
 			continue
 		}
 		go func() {

@@ -15,6 +15,7 @@ import (
 	"github.com/wecomapp/wecomapp/config"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/handler"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/wecom"
 	"github.com/wecomapp/wecomapp/workbench"
@@ -38,6 +39,9 @@ type pages struct {
 	// tiles refreshes WeCom workbench tiles; set once built (after pages,
 	// which it needs), before the server starts.
 	tiles *native.Pusher
+	// try and tryAdmin are the demo members the status page suggests.
+	try      []handler.TryPerson
+	tryAdmin *handler.TryPerson
 }
 
 // figuresChanged touches the WeCom workbench tiles of the people whose
@@ -137,6 +141,9 @@ func buildPages(ctx context.Context, cfg *config.Config, db *store.DB, co coord.
 	if err := p.admins.Bootstrap(ctx, supers); err != nil {
 		return nil, fmt.Errorf("grant auth.super_admins: %w", err)
 	}
+	if u != nil {
+		p.try, p.tryAdmin = tryPeople(u, supers)
+	}
 	if p.app, err = corp.App(cfg.WeCom.Apps[0].Name); err != nil {
 		return nil, err
 	}
@@ -207,4 +214,51 @@ func newTilePusher(cfg *config.Config, db *store.DB, co coord.Store, pg *pages, 
 	}
 	pg.tiles = t
 	return t, nil
+}
+
+// tryPeople picks demo members who show the workbenches apart: a freshman,
+// a class monitor, a counselor, the teacher with three identities, a
+// leader and an alumnus who uses personal WeChat; and the super admin.
+func tryPeople(u *demo.University, supers []string) ([]handler.TryPerson, *handler.TryPerson) {
+	newest := 0 // the freshmen's year of entry
+	for _, p := range u.People {
+		if p.Main() == demo.CatUndergrad {
+			newest = max(newest, p.Grade)
+		}
+	}
+	picks := []struct {
+		label string
+		match func(p *demo.Person) bool
+	}{
+		{"本科新生", func(p *demo.Person) bool {
+			return p.Main() == demo.CatUndergrad && p.Grade == newest && p.Position == ""
+		}},
+		{"班长", func(p *demo.Person) bool { return p.Main() == demo.CatUndergrad && p.Position == "班长" }},
+		{"辅导员", func(p *demo.Person) bool { return p.Main() == demo.CatCounselor }},
+		{"教师 · 在读博士 · 校友（可切换身份）", func(p *demo.Person) bool { return len(p.Categories) >= 3 }},
+		{"校领导", func(p *demo.Person) bool { return p.Main() == demo.CatLeader }},
+		{"校友（个人微信）", func(p *demo.Person) bool { return p.Main() == demo.CatAlumnus }},
+	}
+	var out []handler.TryPerson
+	for _, pk := range picks {
+		for i := range u.People {
+			p := &u.People[i]
+			if p.Status == 1 && pk.match(p) {
+				out = append(out, handler.TryPerson{Label: pk.label, UserID: p.UserID, Name: p.Name})
+				break
+			}
+		}
+	}
+	var admin *handler.TryPerson
+	for _, id := range supers {
+		for _, p := range u.People {
+			if p.UserID == id {
+				admin = &handler.TryPerson{Label: "超级管理员", UserID: p.UserID, Name: p.Name}
+			}
+		}
+		if admin != nil {
+			break
+		}
+	}
+	return out, admin
 }

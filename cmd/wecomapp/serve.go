@@ -178,6 +178,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount, SimulatorPublic: sim != nil && len(simExposed) > 0,
 		Sessions: pg.sessions, Workbench: pg.workbench, Admins: pg.admins, App: pg.app,
 		CAS: pg.cas, CASName: cfg.Auth.CASName, CASSim: pg.casSim, CASSimMount: casSimMount, JoinContact: pg.joinContact,
+		Try: pg.try, TryAdmin: pg.tryAdmin,
 	})
 	if err != nil {
 		return err

@@ -306,3 +306,19 @@ func (b *tab) setValue(sel, value string) error {
 })()`, jsString(sel), jsString(value), jsString(value))))
 	return err
 }
+
+// cookie is the value of the cookie name the browser holds for rawURL, or
+// "" (HttpOnly cookies included: the protocol sees them, scripts do not).
+func (b *tab) cookie(rawURL, name string) string {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{rawURL}})
+	if err != nil {
+		b.t.Fatalf("%s: read cookies: %v", b.label, err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
