@@ -270,9 +270,15 @@ type AdminContentEdit struct {
 type AdminModules struct {
 	AdminPage
 	Modules []AdminModuleRow
+	// Edit is the module being edited (?edit=key), with FieldError naming
+	// what is wrong after a refused save; Categories are the choices.
+	Edit       *AdminModuleRow
+	FieldError map[string]string
+	Categories []string
 }
 
 // AdminModuleRow is one module of the catalog.
 type AdminModuleRow struct {
 	Key, Name, Category, Kind, Target, Icon, Badge, Status, Summary string
+	Keywords                                                        string // comma-separated
 }

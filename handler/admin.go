@@ -112,6 +112,12 @@ func fieldErrors(err error) (map[string]string, error) {
 }
 
 func auditRow(e store.AuditEntry) h5.AuditRow {
+	// "null" is how the log says the object did not exist (yet, or any more).
+	for _, v := range []*string{&e.Before, &e.After} {
+		if *v == "null" {
+			*v = "（无）"
+		}
+	}
 	return h5.AuditRow{ID: e.ID, At: e.At.Local().Format("2006-01-02 15:04:05"), Actor: e.Actor, Action: e.Action, Object: e.Object,
 		Before: e.Before, After: e.After, IP: e.IP}
 }
@@ -357,16 +363,63 @@ func (s *server) adminModules(c *gin.Context) error {
 	if err := s.may(c, auth.PermWorkbench); err != nil {
 		return err
 	}
+	return s.renderModules(c, http.StatusOK, nil, nil)
+}
+
+func moduleRow(m workbench.Module) h5.AdminModuleRow {
+	return h5.AdminModuleRow{Key: m.Key, Name: m.Name, Category: m.Category, Kind: m.Kind, Target: m.Target,
+		Icon: m.Icon, Badge: m.Badge, Status: m.Status, Summary: m.Summary, Keywords: strings.Join(m.Keywords, ",")}
+}
+
+func (s *server) renderModules(c *gin.Context, status int, edit *h5.AdminModuleRow, fe map[string]string) error {
 	mods, err := s.Workbench.Modules(c.Request.Context())
 	if err != nil {
 		return err
 	}
-	v := h5.AdminModules{AdminPage: s.adminPage(c, "功能模块", "/admin/modules")}
+	v := h5.AdminModules{AdminPage: s.adminPage(c, "功能模块", "/admin/modules"), Edit: edit, FieldError: fe, Categories: workbench.Categories}
 	for _, m := range mods {
-		v.Modules = append(v.Modules, h5.AdminModuleRow{Key: m.Key, Name: m.Name, Category: m.Category, Kind: m.Kind, Target: m.Target,
-			Icon: m.Icon, Badge: m.Badge, Status: m.Status, Summary: m.Summary})
+		row := moduleRow(m)
+		v.Modules = append(v.Modules, row)
+		if edit == nil && c.Query("edit") == m.Key {
+			v.Edit = &row
+		}
 	}
-	return s.render(c, http.StatusOK, "admin_modules", v)
+	return s.render(c, status, "admin_modules", v)
+}
+
+// adminSaveModule edits a module: its name, category, where it leads (a
+// university's own OA or mail address), icon, badge source and status.
+func (s *server) adminSaveModule(c *gin.Context) error {
+	if err := s.may(c, auth.PermWorkbench); err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	key := c.PostForm("key")
+	mods, err := s.Workbench.Modules(ctx)
+	if err != nil {
+		return err
+	}
+	var m workbench.Module
+	for _, x := range mods {
+		if x.Key == key {
+			m = x
+		}
+	}
+	if m.Key == "" {
+		return store.ErrNotFound
+	}
+	m.Name, m.Category, m.Kind = strings.TrimSpace(c.PostForm("name")), c.PostForm("category"), c.PostForm("kind")
+	m.Target, m.Icon, m.Badge = strings.TrimSpace(c.PostForm("target")), strings.TrimSpace(c.PostForm("icon")), strings.TrimSpace(c.PostForm("badge"))
+	m.Status, m.Summary, m.Keywords = c.PostForm("status"), strings.TrimSpace(c.PostForm("summary")), splitList(c.PostForm("keywords"))
+	if err := s.Workbench.SaveModule(ctx, actor(c), m); err != nil {
+		fe, err := fieldErrors(err)
+		if err != nil {
+			return err
+		}
+		row := moduleRow(m)
+		return s.renderModules(c, http.StatusBadRequest, &row, fe)
+	}
+	return saved(c, "/admin/modules", "已保存应用 "+m.Name)
 }
 
 // adminPreview renders a person's workbench as they would see it, without

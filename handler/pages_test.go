@@ -17,6 +17,7 @@ import (
 	"github.com/wecomapp/wecomapp/internal/apptest"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
+	"github.com/wecomapp/wecomapp/workbench"
 )
 
 // Page tests over the whole platform (apptest): sign-in through the
@@ -549,4 +550,56 @@ func TestSignInSwitchAndEditOnBothDatabases(t *testing.T) {
 			t.Error("the member does not see the tile the admin added")
 		}
 	})
+}
+
+func TestAnAdminPointsAnExternalModuleAtTheUniversitysOwnSystem(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	admin := e.Browser(t)
+	e.SignIn(t, admin, e.SuperAdmin, "")
+	mods, err := e.Workbench.Modules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oa workbench.Module
+	for _, m := range mods {
+		if m.Key == "oa" {
+			oa = m
+		}
+	}
+	if oa.Kind != "external" {
+		t.Fatalf("the oa module is %q, want external", oa.Kind)
+	}
+	form := url.Values{"key": {"oa"}, "name": {oa.Name}, "category": {oa.Category}, "kind": {oa.Kind}, "icon": {oa.Icon},
+		"status": {oa.Status}, "summary": {oa.Summary}, "badge": {oa.Badge}, "target": {"ftp://oa.haibin.edu.cn"}}
+	resp := post(t, admin, e.URL+"/admin/modules", form)
+	if page := body(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `data-testid="field-error"`) {
+		t.Errorf("an ftp target: %d, want 400 naming the field", resp.StatusCode)
+	}
+	form.Set("target", "https://oa.haibin.edu.cn/sso/login")
+	if resp := post(t, admin, e.URL+"/admin/modules", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("saving the OA address: %d", resp.StatusCode)
+	}
+	if err := e.Workbench.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Someone whose workbench has the OA tile is sent to the new address,
+	// with a sign-on ticket.
+	for _, p := range e.Uni.People {
+		if _, err := e.Workbench.Module(ctx, p.UserID, "", "oa"); err != nil {
+			continue
+		}
+		c := e.Browser(t)
+		e.SignIn(t, c, p.UserID, "")
+		loc := location(t, apptest.Get(t, c, e.URL+"/app/go/oa", ""))
+		if !strings.HasPrefix(loc, "https://oa.haibin.edu.cn/sso/login?ticket=ST-") {
+			t.Errorf("the OA tile leads to %s", loc)
+		}
+		rows, _ := e.DB.ListAudit(ctx, store.AuditFilter{Object: "module/oa"})
+		if len(rows) != 1 || !strings.Contains(rows[0].After, "oa.haibin.edu.cn") {
+			t.Errorf("audit of the module edit: %+v", rows)
+		}
+		return
+	}
+	t.Fatal("nobody's workbench has the OA tile")
 }

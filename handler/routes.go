@@ -84,6 +84,7 @@ func (s *server) pageRoutes(r *gin.Engine) {
 	ad.POST("/workbenches/:key/tiles/:id", s.wrap(s.adminSaveTile))
 	ad.POST("/workbenches/:key/tiles/:id/delete", s.wrap(s.adminDeleteTile))
 	ad.GET("/modules", s.wrap(s.adminModules))
+	ad.POST("/modules", s.wrap(s.adminSaveModule))
 	ad.GET("/preview", s.wrap(s.adminPreview))
 	ad.GET("/content", s.wrap(s.adminContent))
 	ad.GET("/content/:key", s.wrap(s.adminContentEdit))
