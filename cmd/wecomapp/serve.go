@@ -131,7 +131,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 			log.Warn("the WeCom simulator is mounted on a deployment that looks like production (simulator.allow_public): its admin API is unauthenticated; anyone who reaches it can act as any member",
 				zap.Strings("reasons", simExposed))
 		}
-		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"), len(simExposed) > 0, uni)
+		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"), len(simExposed) > 0, uni, cfg.Server.PublicURL)
 		defer sim.Close()
 	}
 
@@ -304,9 +304,10 @@ func simHandler(s *wecomsim.Sim) http.Handler {
 
 // newSimulatorWith builds a simulated WeCom seeded per simulator.seed. The
 // embedded default wires it to this server's callback URLs; appCallback's
-// {app} is replaced by each app's name. public puts a warning banner on its
+// {app} is replaced by each app's name. platformURL is where the platform
+// serves its pages: the app's home and trusted domain. public puts a warning banner on its
 // pages (simulator.allow_public on a deployment that looks like production).
-func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string, public bool, u *demo.University) *wecomsim.Sim {
+func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string, public bool, u *demo.University, platformURL string) *wecomsim.Sim {
 	fixture := &wecomsim.Fixture{}
 	if u != nil {
 		fixture = u.SimFixture()
@@ -315,7 +316,7 @@ func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, app
 	for _, a := range cfg.WeCom.Apps {
 		apps = append(apps, wecomsim.App{
 			AgentID: a.AgentID, Name: a.Title, Secret: a.Secret.Value(), Token: a.Token.Value(), EncodingAESKey: a.EncodingAESKey.Value(),
-			CallbackURL: strings.ReplaceAll(appCallback, "{app}", a.Name), HomeURL: cfg.Server.PublicURL + "/app/", TrustedDomain: hostOf(cfg.Server.PublicURL),
+			CallbackURL: strings.ReplaceAll(appCallback, "{app}", a.Name), HomeURL: platformURL + "/app/", TrustedDomain: hostOf(platformURL),
 			ReportEnter: true,
 		})
 	}

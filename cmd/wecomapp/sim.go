@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/wecomapp/wecomapp/cas/cassim"
 	"github.com/wecomapp/wecomapp/config"
 )
 
@@ -23,6 +24,7 @@ func cmdSim(ctx context.Context, e *env, args []string) error {
 	legacy := fs.Bool("legacy", false, "reproduce the pre-2022 rules (contacts-sync reads, mobile/email for apps, full change_contact); default: today's WeCom")
 	contactsCallback := fs.String("contacts-callback", "", "URL receiving change_contact callbacks (default: none)")
 	appCallback := fs.String("app-callback", "", "URL receiving app callbacks, {app} replaced by the app name (default: none)")
+	platform := fs.String("platform-url", "http://127.0.0.1:8080", "the platform's public URL: the app's home page and trusted domain, and the services the CAS simulator (at /cassim) accepts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,11 +61,23 @@ func cmdSim(ctx context.Context, e *env, args []string) error {
 		log.Warn("the WeCom simulator listens beyond loopback: its admin API is unauthenticated; anyone who reaches it can act as any member",
 			zap.String("addr", ln.Addr().String()))
 	}
-	sim := newSimulatorWith(cfg, log, *contactsCallback, *appCallback, public, demoUniversity(cfg.Simulator.Seed))
+	platformURL := strings.TrimSuffix(*platform, "/")
+	uni := demoUniversity(cfg.Simulator.Seed)
+	sim := newSimulatorWith(cfg, log, *contactsCallback, *appCallback, public, uni, platformURL)
 	defer sim.Close()
+	// The university's CAS beside it, for a platform whose auth.cas_url
+	// points here.
+	var people []cassim.Person
+	if uni != nil {
+		people = casPeople(uni)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(casSimMount+"/", http.StripPrefix(casSimMount, cassim.New(cassim.Options{BaseURL: base + casSimMount, People: people, Services: []string{platformURL + "/"}})))
+	mux.Handle("/", sim)
 
 	printSimCredentials(e, cfg, base)
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 5 * time.Second, ErrorLog: zap.NewStdLog(log)}
+	fmt.Fprintf(e.stdout, "  CAS          %s%s (for auth.cas_url; services under %s/)\n", base, casSimMount, platformURL)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: zap.NewStdLog(log)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
