@@ -100,21 +100,12 @@ func (db *DB) LoadPersonTags(ctx context.Context, rows []PersonTag) error {
 // insertRows inserts rows in multi-row statements of at most 400 rows.
 func insertRows(ctx context.Context, ext sqlx.ExtContext, table string, cols []string, rows [][]any) error {
 	const chunk = 400
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
 	for start := 0; start < len(rows); start += chunk {
 		end := min(start+chunk, len(rows))
 		var b strings.Builder
-		fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
-		args := make([]any, 0, (end-start)*len(cols))
-		for i, r := range rows[start:end] {
-			if len(r) != len(cols) {
-				return fmt.Errorf("insert into %s: row has %d values for %d columns", table, len(r), len(cols))
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(one)
-			args = append(args, r...)
+		args, err := valuesInsert(&b, table, cols, rows[start:end])
+		if err != nil {
+			return fmt.Errorf("insert into %w", err)
 		}
 		if _, err := ext.ExecContext(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("insert %d rows into %s: %w", end-start, table, err)

@@ -28,21 +28,12 @@ func (db *DB) upsert(ctx context.Context, ext sqlx.ExtContext, table string, col
 			set = append(set, fmt.Sprintf("%s = excluded.%s", c, c))
 		}
 	}
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
 	for start := 0; start < len(rows); start += chunk {
 		end := min(start+chunk, len(rows))
 		var b strings.Builder
-		fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
-		args := make([]any, 0, (end-start)*len(cols))
-		for i, r := range rows[start:end] {
-			if len(r) != len(cols) {
-				return fmt.Errorf("store: upsert %s: row has %d values for %d columns", table, len(r), len(cols))
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(one)
-			args = append(args, r...)
+		args, err := valuesInsert(&b, table, cols, rows[start:end])
+		if err != nil {
+			return fmt.Errorf("store: upsert: %w", err)
 		}
 		if db.dialect == MySQL {
 			b.WriteString(" ON DUPLICATE KEY UPDATE ")
@@ -55,4 +46,24 @@ func (db *DB) upsert(ctx context.Context, ext sqlx.ExtContext, table string, col
 		}
 	}
 	return nil
+}
+
+// valuesInsert writes "INSERT INTO table (cols) VALUES (?, …), …" for rows
+// into b and returns the arguments, so inserts and upserts build their
+// multi-row statements one way.
+func valuesInsert(b *strings.Builder, table string, cols []string, rows [][]any) ([]any, error) {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	fmt.Fprintf(b, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
+	args := make([]any, 0, len(rows)*len(cols))
+	for i, r := range rows {
+		if len(r) != len(cols) {
+			return nil, fmt.Errorf("%s: row has %d values for %d columns", table, len(r), len(cols))
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+		args = append(args, r...)
+	}
+	return args, nil
 }

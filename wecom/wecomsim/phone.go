@@ -272,11 +272,14 @@ type authorizeView struct {
 
 type hiddenField struct{ Name, Value string }
 
-func (s *Sim) renderAuthorizePicker(w http.ResponseWriter, r *http.Request, ar *authorizeRequest) {
-	base := s.opts.BaseURL + "/connect/oauth2/authorize"
-	link := func(extra url.Values) string {
+// pickerLinks serves the member pickers standing in for WeCom's login
+// pages: link(extra) is base with the request's own parameters (without the
+// simulator's sim_* and the search q) plus extra, and hidden carries the
+// same parameters through the search form.
+func pickerLinks(base string, query url.Values) (link func(extra url.Values) string, hidden []hiddenField) {
+	link = func(extra url.Values) string {
 		q := url.Values{}
-		for k, v := range ar.query {
+		for k, v := range query {
 			if !strings.HasPrefix(k, "sim_") && k != "q" {
 				q[k] = v
 			}
@@ -286,20 +289,26 @@ func (s *Sim) renderAuthorizePicker(w http.ResponseWriter, r *http.Request, ar *
 		}
 		return base + "?" + q.Encode()
 	}
-	v := authorizeView{Scope: ar.scope, Private: ar.scope == wecom.ScopePrivateInfo && ar.app != nil,
-		Query: ar.query.Get("q"), Action: base, Visitor: "oSimVisitor" + randomHex(6)}
-	if ar.app != nil {
-		v.App = ar.app.Name
-	}
-	for k, vals := range ar.query {
+	for k, vals := range query {
 		if strings.HasPrefix(k, "sim_") || k == "q" {
 			continue
 		}
 		for _, x := range vals {
-			v.Hidden = append(v.Hidden, hiddenField{Name: k, Value: x})
+			hidden = append(hidden, hiddenField{Name: k, Value: x})
 		}
 	}
-	slices.SortFunc(v.Hidden, func(a, b hiddenField) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(hidden, func(a, b hiddenField) int { return strings.Compare(a.Name, b.Name) })
+	return link, hidden
+}
+
+func (s *Sim) renderAuthorizePicker(w http.ResponseWriter, r *http.Request, ar *authorizeRequest) {
+	base := s.opts.BaseURL + "/connect/oauth2/authorize"
+	link, hidden := pickerLinks(base, ar.query)
+	v := authorizeView{Scope: ar.scope, Private: ar.scope == wecom.ScopePrivateInfo && ar.app != nil,
+		Query: ar.query.Get("q"), Action: base, Visitor: "oSimVisitor" + randomHex(6), Hidden: hidden}
+	if ar.app != nil {
+		v.App = ar.app.Name
+	}
 	s.mu.Lock()
 	v.Groups, _ = s.memberGroups(v.Query, func(u string) string { return link(url.Values{"sim_userid": {u}}) })
 	s.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -140,29 +139,9 @@ func (s *Sim) serveWebLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) renderWebLoginPicker(w http.ResponseWriter, r *http.Request, wl *webLoginRequest) {
 	base := s.opts.BaseURL + "/wwlogin/sso/login"
-	link := func(extra url.Values) string {
-		q := url.Values{}
-		for k, v := range wl.query {
-			if !strings.HasPrefix(k, "sim_") && k != "q" {
-				q[k] = v
-			}
-		}
-		for k, v := range extra {
-			q[k] = v
-		}
-		return base + "?" + q.Encode()
-	}
+	link, hidden := pickerLinks(base, wl.query)
 	v := webLoginView{App: wl.app.Name, Corp: s.opts.CorpID, Query: wl.query.Get("q"), Action: base,
-		Cancel: link(url.Values{"sim_cancel": {"1"}})}
-	for k, vals := range wl.query {
-		if strings.HasPrefix(k, "sim_") || k == "q" {
-			continue
-		}
-		for _, x := range vals {
-			v.Hidden = append(v.Hidden, hiddenField{Name: k, Value: x})
-		}
-	}
-	slices.SortFunc(v.Hidden, func(a, b hiddenField) int { return strings.Compare(a.Name, b.Name) })
+		Cancel: link(url.Values{"sim_cancel": {"1"}}), Hidden: hidden}
 	pick := func(u string) string { return link(url.Values{"sim_userid": {u}}) }
 	s.mu.Lock()
 	v.Groups, _ = s.memberGroups(v.Query, pick)
