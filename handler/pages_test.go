@@ -603,3 +603,57 @@ func TestAnAdminPointsAnExternalModuleAtTheUniversitysOwnSystem(t *testing.T) {
 	}
 	t.Fatal("nobody's workbench has the OA tile")
 }
+
+func TestANewRoleGetsANewWorkbench(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	admin := e.Browser(t)
+	e.SignIn(t, admin, e.SuperAdmin, "")
+	if resp := post(t, admin, e.URL+"/admin/workbenches", url.Values{"key": {"bad key"}, "name": {"x"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a workbench key with a space: %d, want 400", resp.StatusCode)
+	}
+	if resp := post(t, admin, e.URL+"/admin/workbenches", url.Values{"key": {"union_staff"}, "name": {"工会工作台"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("creating a workbench: %d", resp.StatusCode)
+	}
+	def, err := e.Workbench.WorkbenchDef(ctx, "union_staff")
+	if err != nil || def.Name != "工会工作台" {
+		t.Fatalf("the new workbench: %+v, %v", def, err)
+	}
+	// A role may now use it, and the role's holders land on it.
+	resp := post(t, admin, e.URL+"/admin/roles", url.Values{"key": {"union_staff"}, "name": {"工会干事"}, "identity": {"faculty"},
+		"rule": {`kind == "faculty" && "工会" in dept_names`}, "workbench": {"union_staff"}, "priority": {"999"}, "enabled": {"1"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a role on the new workbench: %d %s", resp.StatusCode, body(t, resp))
+	}
+	resp.Body.Close()
+	rows, _ := e.DB.ListAudit(ctx, store.AuditFilter{Object: "workbench/union_staff"})
+	if len(rows) != 1 || rows[0].Action != "workbench.workbench.add" {
+		t.Errorf("audit of the new workbench: %+v", rows)
+	}
+}
+
+func TestAnAuditorSeesTheAuditLogAndNothingToEdit(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	st := e.Person(t, counselor)
+	if err := e.Admins.Grant(ctx, store.Actor{UserID: e.SuperAdmin}, auth.Grant{UserID: st.UserID, Role: auth.AdminAuditor}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.Browser(t)
+	e.SignIn(t, c, st.UserID, "")
+	home := body(t, apptest.Get(t, c, e.URL+"/admin/", ""))
+	_, nav, _ := strings.Cut(home, `data-testid="admin-nav"`)
+	nav, _, _ = strings.Cut(nav, "</nav>")
+	if !strings.Contains(nav, `href="/admin/audit"`) || strings.Contains(nav, `href="/admin/roles"`) {
+		t.Error("an auditor's navigation: want the audit log and not the roles")
+	}
+	if resp := apptest.Get(t, c, e.URL+"/admin/audit", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("the audit log for an auditor: %d", resp.StatusCode)
+	}
+	if resp := apptest.Get(t, c, e.URL+"/admin/roles", ""); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the roles page for an auditor: %d, want 403", resp.StatusCode)
+	}
+	if resp := post(t, c, e.URL+"/admin/workbenches", url.Values{"key": {"x"}, "name": {"x"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an auditor creating a workbench: %d, want 403", resp.StatusCode)
+	}
+}

@@ -243,6 +243,35 @@ func (s *Service) section(ctx context.Context, tx txq, workbench string, id int6
 	return d, nil
 }
 
+// SaveWorkbench creates a workbench (empty, for a new role) or renames one
+// (audited "workbench.workbench.add" / "workbench.workbench.update").
+func (s *Service) SaveWorkbench(ctx context.Context, actor store.Actor, key, name string) error {
+	switch {
+	case !keyPattern.MatchString(key):
+		return invalid("key", "%q is not a key: use a-z, 0-9 and _", key)
+	case trimmed(name) == "":
+		return invalid("name", "is empty")
+	}
+	return s.save(ctx, actor, func(tx txq) (audit, error) {
+		before, err := s.db.WBWorkbench(ctx, tx, key)
+		action := "workbench.workbench.update"
+		var prev any
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			action = "workbench.workbench.add"
+		case err != nil:
+			return audit{}, err
+		default:
+			prev = before
+		}
+		w := store.WBWorkbench{Key: key, Name: trimmed(name)}
+		if err := s.db.PutWBWorkbench(ctx, tx, w, s.now()); err != nil {
+			return audit{}, err
+		}
+		return audit{action, "workbench/" + key, prev, w}, nil
+	})
+}
+
 // AddSection appends a section to a workbench (audited
 // "workbench.section.add") and returns its id.
 func (s *Service) AddSection(ctx context.Context, actor store.Actor, workbench, title string) (int64, error) {
