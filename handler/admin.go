@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
 
 	"github.com/wecomapp/wecomapp/auth"
 	"github.com/wecomapp/wecomapp/h5"
+	"github.com/wecomapp/wecomapp/internal/logctx"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/workbench"
 )
@@ -173,8 +175,16 @@ func (s *server) renderRoles(c *gin.Context, status int, edit *h5.AdminRole, fe 
 		return err
 	}
 	v := h5.AdminRoles{AdminPage: s.adminPage(c, "角色与规则", "/admin/roles"), Edit: edit, FieldError: fe}
+	holders, err := s.Workbench.Holders(c.Request.Context())
+	if err != nil {
+		// The count is a help, not the page: show "—".
+		logctx.L(c.Request.Context(), s.log).Warn("role holders not counted", zap.Error(err))
+	}
 	for _, r := range roles {
 		ar := adminRole(r)
+		if holders != nil {
+			ar.Held = holders[r.Key]
+		}
 		v.Roles = append(v.Roles, ar)
 		if edit == nil && c.Query("edit") == r.Key {
 			v.Edit = &ar

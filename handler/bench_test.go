@@ -197,3 +197,26 @@ func mean(v []int) int {
 	}
 	return sum / len(v)
 }
+
+// BenchmarkRoleHolders is the console's count of who holds each role over
+// the full-scale university: every person read and resolved once (the
+// count is then cached for a minute).
+func BenchmarkRoleHolders(b *testing.B) {
+	full := demo.Full()
+	e := apptest.Start(b, apptest.Options{Scale: &full})
+	ctx := b.Context()
+	var total time.Duration
+	for i := 0; b.Loop(); i++ {
+		// A catalog reload makes the cached count stale, as an edit does.
+		if err := e.Workbench.Reload(ctx); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		got, err := e.Workbench.Holders(ctx)
+		total += time.Since(start)
+		if err != nil || got["counselor"] == 0 {
+			b.Fatalf("holders %v, %v", got, err)
+		}
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/count")
+}

@@ -657,3 +657,38 @@ func TestAnAuditorSeesTheAuditLogAndNothingToEdit(t *testing.T) {
 		t.Errorf("an auditor creating a workbench: %d, want 403", resp.StatusCode)
 	}
 }
+
+func TestTheConsoleCountsWhoHoldsEachRole(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	want := map[string]int{}
+	for _, p := range e.Uni.People {
+		person, err := e.Workbench.Person(ctx, p.UserID)
+		if err != nil {
+			continue // not in our records
+		}
+		for _, h := range e.Workbench.Identities(ctx, person) {
+			want[h.Role]++
+		}
+	}
+	got, err := e.Workbench.Holders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want["counselor"] == 0 {
+		t.Fatal("no demo person holds the counselor role")
+	}
+	for role, n := range want {
+		if got[role] != n {
+			t.Errorf("role %s: the console counts %d holders, one by one there are %d", role, got[role], n)
+		}
+	}
+	admin := e.Browser(t)
+	e.SignIn(t, admin, e.SuperAdmin, "")
+	page := body(t, apptest.Get(t, admin, e.URL+"/admin/roles", ""))
+	_, row, _ := strings.Cut(page, `data-key="counselor"`)
+	row, _, _ = strings.Cut(row, "</tr>")
+	if !strings.Contains(row, "<td>"+strconv.Itoa(want["counselor"])+"</td>") {
+		t.Errorf("the counselor row does not show %d holders: %s", want["counselor"], row)
+	}
+}

@@ -348,3 +348,66 @@ func (db *DB) PersonActivity(ctx context.Context, userID string) (favourites, re
 	}
 	return sortItems(favs, false), sortItems(recs, true), nil
 }
+
+// AllPersonRows reads every person in our records at once, in five
+// queries (faculty, students, self-registered people, tags, counselees),
+// for work over the whole university such as counting who holds each role.
+// Prefs are left empty.
+func (db *DB) AllPersonRows(ctx context.Context) ([]PersonRows, error) {
+	var fac []DCFaculty
+	if err := db.SelectContext(ctx, &fac, `SELECT staff_no, name, dept_code, gender, mobile, email, position, category, is_leader, status, updated_at FROM dc_faculty`); err != nil {
+		return nil, fmt.Errorf("store: all faculty: %w", err)
+	}
+	var stu []DCStudent
+	if err := db.SelectContext(ctx, &stu, `SELECT student_no, name, college_code, class_code, major, grade, level, gender, mobile, email, counselor_no, status, updated_at FROM dc_students`); err != nil {
+		return nil, fmt.Errorf("store: all students: %w", err)
+	}
+	var ext []PersonExt
+	if err := db.SelectContext(ctx, &ext, `SELECT userid, name, kind, org, created_at FROM people_ext`); err != nil {
+		return nil, fmt.Errorf("store: all self-registered people: %w", err)
+	}
+	var tags []PersonTag
+	if err := db.SelectContext(ctx, &tags, `SELECT userid, tag FROM person_tags ORDER BY userid, tag`); err != nil {
+		return nil, fmt.Errorf("store: all person tags: %w", err)
+	}
+	var counts []struct {
+		UserID string `db:"counselor_no"`
+		N      int    `db:"n"`
+	}
+	if err := db.SelectContext(ctx, &counts, `SELECT counselor_no, COUNT(*) AS n FROM dc_students WHERE counselor_no <> '' GROUP BY counselor_no`); err != nil {
+		return nil, fmt.Errorf("store: counselees: %w", err)
+	}
+	byID := map[string]*PersonRows{}
+	get := func(id string) *PersonRows {
+		p := byID[id]
+		if p == nil {
+			p = &PersonRows{UserID: id}
+			byID[id] = p
+		}
+		return p
+	}
+	for i := range fac {
+		get(fac[i].StaffNo).Faculty = &fac[i]
+	}
+	for i := range stu {
+		get(stu[i].StudentNo).Student = &stu[i]
+	}
+	for i := range ext {
+		get(ext[i].UserID).Ext = &ext[i]
+	}
+	for _, t := range tags {
+		if p := byID[t.UserID]; p != nil {
+			p.Tags = append(p.Tags, t.Tag)
+		}
+	}
+	for _, c := range counts {
+		if p := byID[c.UserID]; p != nil {
+			p.Counselees = c.N
+		}
+	}
+	out := make([]PersonRows, 0, len(byID))
+	for _, p := range byID {
+		out = append(out, *p)
+	}
+	return out, nil
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -505,4 +506,35 @@ func (s *Service) Counts(ctx context.Context) (roles, workbenches, modules int, 
 		return 0, 0, 0, fmt.Errorf("workbench: counts: %w", err)
 	}
 	return roles, workbenches, modules, nil
+}
+
+// holdersTTL is how long a count of role holders is reused: counting reads
+// everyone in our records.
+const holdersTTL = time.Minute
+
+// Holders counts, for each role key, the people who hold it now, so the
+// console shows at once a rule that matches nobody (or everybody). It reads
+// the whole of our records (a few hundred milliseconds at full scale) and
+// is cached for a minute per instance, and refreshed on catalog changes.
+func (s *Service) Holders(ctx context.Context) (map[string]int, error) {
+	c := s.current(ctx)
+	s.holdersMu.Lock()
+	defer s.holdersMu.Unlock()
+	if s.holders != nil && s.holdersCat == c && s.now().Before(s.holdersAt.Add(holdersTTL)) {
+		return s.holders, nil
+	}
+	all, err := s.db.AllPersonRows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("workbench: count role holders: %w", err)
+	}
+	tree, now := s.depts.Load(), s.now()
+	out := map[string]int{}
+	for _, rows := range all {
+		p := buildPerson(rows, tree, now)
+		for _, h := range s.resolve(c, &p) {
+			out[h.Role]++
+		}
+	}
+	s.holders, s.holdersCat, s.holdersAt = out, c, now
+	return out, nil
 }

@@ -70,6 +70,11 @@ type Service struct {
 	log    *zap.Logger
 	now    func() time.Time
 	reload time.Duration
+	// holders caches Holders for one catalog.
+	holdersMu  sync.Mutex
+	holders    map[string]int
+	holdersCat *catalog
+	holdersAt  time.Time
 	// changed is Options.FiguresChanged, or nil.
 	changed func(ctx context.Context, everyone bool, userIDs []string)
 
