@@ -68,6 +68,45 @@ func (s *server) may(c *gin.Context, perm auth.Perm) error {
 	return nil
 }
 
+// workbenchScope is how far the admin may shape workbenches: everywhere
+// (super admin), or, for a department admin, only tiles shown to the people
+// of their departments (workbench.ScopedVisible).
+func workbenchScope(c *gin.Context) (all bool, depts []string) {
+	gs, _ := c.Get(grantsKey)
+	grants, _ := gs.([]auth.Grant)
+	return auth.Scope(grants, auth.PermWorkbench)
+}
+
+// mayShapeCatalog: creating workbenches and sections, and editing modules,
+// change what everyone sees; a department admin adds tiles instead.
+func (s *server) mayShapeCatalog(c *gin.Context) error {
+	if all, _ := workbenchScope(c); !all {
+		return forbidden{auth.PermWorkbench}
+	}
+	return nil
+}
+
+// scopedTile checks that a department admin may change the tile id of
+// workbench key: one made for exactly their departments.
+func (s *server) scopedTile(c *gin.Context, key string, id int64) error {
+	all, depts := workbenchScope(c)
+	if all {
+		return nil
+	}
+	def, err := s.Workbench.WorkbenchDef(c.Request.Context(), key)
+	if err != nil {
+		return err
+	}
+	for _, sec := range def.Sections {
+		for _, t := range sec.Tiles {
+			if t.ID == id && workbench.InScope(depts, t.Visible) {
+				return nil
+			}
+		}
+	}
+	return &workbench.ValidationError{Field: fmt.Sprintf("tile:%d:visible", id), Msg: "这个应用不是为你的部门添加的，部门管理员只能修改自己部门的应用"}
+}
+
 func actor(c *gin.Context) store.Actor {
 	return store.Actor{UserID: principal(c).UserID, IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
 }
@@ -242,6 +281,9 @@ func (s *server) adminSaveWorkbench(c *gin.Context) error {
 	if err := s.may(c, auth.PermWorkbench); err != nil {
 		return err
 	}
+	if err := s.mayShapeCatalog(c); err != nil {
+		return err
+	}
 	key := c.Param("key")
 	if key == "" {
 		key = strings.TrimSpace(c.PostForm("key"))
@@ -334,6 +376,9 @@ func formSort(c *gin.Context) (int, error) {
 }
 
 func (s *server) adminAddSection(c *gin.Context) error {
+	if err := s.mayShapeCatalog(c); err != nil {
+		return err
+	}
 	return s.adminWorkbenchChange(c, func(key string, a store.Actor) (string, error) {
 		_, err := s.Workbench.AddSection(c.Request.Context(), a, key, strings.TrimSpace(c.PostForm("title")))
 		return "已添加分组", err
@@ -341,6 +386,9 @@ func (s *server) adminAddSection(c *gin.Context) error {
 }
 
 func (s *server) adminSaveSection(c *gin.Context) error {
+	if err := s.mayShapeCatalog(c); err != nil {
+		return err
+	}
 	return s.adminWorkbenchChange(c, func(key string, a store.Actor) (string, error) {
 		id, err := formID(c, "id")
 		if err != nil {
@@ -355,6 +403,9 @@ func (s *server) adminSaveSection(c *gin.Context) error {
 }
 
 func (s *server) adminDeleteSection(c *gin.Context) error {
+	if err := s.mayShapeCatalog(c); err != nil {
+		return err
+	}
 	return s.adminWorkbenchChange(c, func(key string, a store.Actor) (string, error) {
 		id, err := formID(c, "id")
 		if err != nil {
@@ -370,7 +421,11 @@ func (s *server) adminAddTile(c *gin.Context) error {
 		if err != nil {
 			return "", err
 		}
-		_, err = s.Workbench.AddTile(c.Request.Context(), a, key, sec, c.PostForm("module"), strings.TrimSpace(c.PostForm("visible")))
+		visible := strings.TrimSpace(c.PostForm("visible"))
+		if all, depts := workbenchScope(c); !all {
+			visible = workbench.ScopedVisible(depts, visible)
+		}
+		_, err = s.Workbench.AddTile(c.Request.Context(), a, key, sec, c.PostForm("module"), visible)
 		return "已添加磁贴", err
 	})
 }
@@ -385,7 +440,14 @@ func (s *server) adminSaveTile(c *gin.Context) error {
 		if err != nil {
 			return "", err
 		}
-		return "已保存磁贴", s.Workbench.SaveTile(c.Request.Context(), a, key, workbench.TileDef{ID: id, Module: c.PostForm("module"), Visible: strings.TrimSpace(c.PostForm("visible")), Sort: sort})
+		if err := s.scopedTile(c, key, id); err != nil {
+			return "", err
+		}
+		visible := strings.TrimSpace(c.PostForm("visible"))
+		if all, depts := workbenchScope(c); !all && !workbench.InScope(depts, visible) {
+			visible = workbench.ScopedVisible(depts, visible)
+		}
+		return "已保存磁贴", s.Workbench.SaveTile(c.Request.Context(), a, key, workbench.TileDef{ID: id, Module: c.PostForm("module"), Visible: visible, Sort: sort})
 	})
 }
 
@@ -393,6 +455,9 @@ func (s *server) adminDeleteTile(c *gin.Context) error {
 	return s.adminWorkbenchChange(c, func(key string, a store.Actor) (string, error) {
 		id, err := formID(c, "id")
 		if err != nil {
+			return "", err
+		}
+		if err := s.scopedTile(c, key, id); err != nil {
 			return "", err
 		}
 		return "已删除磁贴", s.Workbench.DeleteTile(c.Request.Context(), a, key, id)
@@ -431,6 +496,9 @@ func (s *server) renderModules(c *gin.Context, status int, edit *h5.AdminModuleR
 // university's own OA or mail address), icon, badge source and status.
 func (s *server) adminSaveModule(c *gin.Context) error {
 	if err := s.may(c, auth.PermWorkbench); err != nil {
+		return err
+	}
+	if err := s.mayShapeCatalog(c); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()

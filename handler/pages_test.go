@@ -692,3 +692,65 @@ func TestTheConsoleCountsWhoHoldsEachRole(t *testing.T) {
 		t.Errorf("the counselor row does not show %d holders: %s", want["counselor"], row)
 	}
 }
+
+func TestADepartmentAdminAddsTilesOnlyForTheirDepartments(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	year := demo.AcademicYear(time.Now())
+	freshmanOf := func(college string) *demo.Person {
+		return e.Person(t, func(p *demo.Person) bool {
+			return p.Main() == demo.CatUndergrad && p.Status == 1 && p.Grade == year && p.Position == "" &&
+				strings.HasPrefix(strconv.Itoa(p.MainDepartment), college)
+		})
+	}
+	own, other := freshmanOf("1000"), freshmanOf("1001")
+	dean := e.Person(t, func(p *demo.Person) bool { return p.Main() == demo.CatCadre && p.MainDepartment == 1000 })
+	if err := e.Admins.Grant(ctx, store.Actor{UserID: e.SuperAdmin}, auth.Grant{UserID: dean.UserID, Role: auth.AdminDept, Depts: []string{"1000"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.Browser(t)
+	e.SignIn(t, c, dean.UserID, "")
+	h, err := e.Workbench.Home(ctx, own.UserID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, _ := e.Workbench.WorkbenchDef(ctx, h.Workbench)
+	base := e.URL + "/admin/workbenches/" + h.Workbench
+	if resp := post(t, c, base+"/tiles", url.Values{"section": {itoa(def.Sections[0].ID)}, "module": {"lost_found"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the college's admin adding a tile: %d", resp.StatusCode)
+	}
+	if resp := post(t, c, base+"/sections", url.Values{"title": {"学院专区"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the college's admin adding a section to everyone's workbench: %d, want 403", resp.StatusCode)
+	}
+	seed := def.Sections[0].Tiles[0]
+	if resp := post(t, c, base+"/tiles/"+itoa(seed.ID)+"/delete", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the college's admin deleting a tile everyone sees: %d, want 400", resp.StatusCode)
+	}
+	if err := e.Workbench.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sees := func(p *demo.Person) bool {
+		h, err := e.Workbench.Home(ctx, p.UserID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range h.Sections {
+			for _, tl := range sec.Tiles {
+				if tl.Module == "lost_found" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !sees(own) {
+		t.Error("a freshman of the college does not see the tile its admin added")
+	}
+	if sees(other) {
+		t.Error("a freshman of another college sees the tile")
+	}
+	def, _ = e.Workbench.WorkbenchDef(ctx, h.Workbench)
+	if len(def.Sections[0].Tiles) == 0 || def.Sections[0].Tiles[0].ID != seed.ID {
+		t.Error("the tile everyone sees was deleted")
+	}
+}

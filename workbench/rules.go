@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -87,4 +88,30 @@ func (r *rule) eval(env *Env, onErr func(error)) bool {
 	}
 	b, _ := out.(bool)
 	return b
+}
+
+// ScopedVisible is the visibility rule of a tile a department admin adds:
+// shown only to people of depts (or below them), and, when rule is not
+// empty, only to those of them it matches.
+func ScopedVisible(depts []string, rule string) string {
+	scope := deptScope(depts)
+	if strings.TrimSpace(rule) == "" {
+		return scope
+	}
+	return scope + " && (" + rule + ")"
+}
+
+// InScope reports whether a tile's visibility rule is one ScopedVisible
+// made for exactly depts: the tiles a department admin may change.
+func InScope(depts []string, visible string) bool {
+	scope := deptScope(depts)
+	return visible == scope || strings.HasPrefix(visible, scope+" && (")
+}
+
+func deptScope(depts []string) string {
+	parts := make([]string, len(depts))
+	for i, d := range depts {
+		parts[i] = strconv.Quote(d) + " in depts"
+	}
+	return "(" + strings.Join(parts, " || ") + ")"
 }
