@@ -3,6 +3,7 @@ package handler_test
 import (
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,8 +14,10 @@ import (
 	"time"
 
 	"github.com/wecomapp/wecomapp/auth"
+	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/internal/apptest"
+	"github.com/wecomapp/wecomapp/internal/testenv"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
 	"github.com/wecomapp/wecomapp/workbench"
@@ -752,5 +755,57 @@ func TestADepartmentAdminAddsTilesOnlyForTheirDepartments(t *testing.T) {
 	def, _ = e.Workbench.WorkbenchDef(ctx, h.Workbench)
 	if len(def.Sections[0].Tiles) == 0 || def.Sections[0].Tiles[0].ID != seed.ID {
 		t.Error("the tile everyone sees was deleted")
+	}
+}
+
+// TestTwoInstancesShareSessionsAndEdits runs two instances of one
+// deployment over MariaDB and Redis, as behind a load balancer: a person
+// signed in on one is signed in on the other, signing out everywhere on one
+// ends the session on both, and an admin's edit on one shows on the other
+// without a restart.
+func TestTwoInstancesShareSessionsAndEditsOverMySQLAndRedis(t *testing.T) {
+	db := storetest.MySQL(t)
+	rc := coord.NewRedis(coord.RedisOptions{Addr: testenv.RedisAddr(t), Prefix: fmt.Sprintf("apptest:%d:", time.Now().UnixNano())})
+	t.Cleanup(func() { rc.Close() })
+	a := apptest.Start(t, apptest.Options{DB: db, Coord: rc})
+	b := apptest.Start(t, apptest.Options{DB: db, Coord: rc})
+	ctx := context.Background()
+	st := a.Person(t, undergraduate)
+	c := a.Browser(t)
+	a.SignIn(t, c, st.UserID, "")
+	// The cookie jar holds the session cookie for 127.0.0.1, both instances' host.
+	page := body(t, apptest.Get(t, c, b.URL+"/app/", ""))
+	if !strings.Contains(page, `data-testid="person-name">`+st.Name+`<`) {
+		t.Fatal("the other instance does not know the session")
+	}
+	// An admin adds a tile on instance a; instance b shows it once its
+	// catalog check comes round (every 2 s), with no restart.
+	admin := a.Browser(t)
+	a.SignIn(t, admin, a.SuperAdmin, "")
+	h, _ := b.Workbench.Home(ctx, st.UserID, "")
+	def, _ := a.Workbench.WorkbenchDef(ctx, h.Workbench)
+	if resp := post(t, admin, a.URL+"/admin/workbenches/"+h.Workbench+"/tiles", url.Values{"section": {itoa(def.Sections[0].ID)}, "module": {"flea_market"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("adding a tile: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(body(t, apptest.Get(t, c, b.URL+"/app/", "")), `data-module="flea_market"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the other instance never showed the tile")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Signing out everywhere on b (from a PC) ends the phone's session,
+	// which still holds its cookie, on a too.
+	pc := a.Browser(t)
+	a.SignIn(t, pc, st.UserID, "")
+	if resp := post(t, pc, b.URL+"/auth/logout?everywhere=1", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign out everywhere: %d", resp.StatusCode)
+	}
+	for name, u := range map[string]string{"a": a.URL, "b": b.URL} {
+		resp := apptest.Get(t, c, u+"/app/", "")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound {
+			t.Errorf("instance %s still serves the phone's session after signing out everywhere: %d", name, resp.StatusCode)
+		}
 	}
 }

@@ -44,6 +44,9 @@ type Options struct {
 	DB *store.DB
 	// Scale is the demo university; the zero value is demo.Small().
 	Scale *demo.Scale
+	// Coord is the coordination layer; nil is a fresh in-process one. Two
+	// Envs over one DB and one Redis are two instances of one deployment.
+	Coord coord.Store
 	// Logger; nil discards.
 	Logger *zap.Logger
 }
@@ -81,7 +84,11 @@ func Start(t testing.TB, opts Options) *Env {
 	if opts.Scale != nil {
 		scale = *opts.Scale
 	}
-	e := &Env{DB: db, Coord: coord.NewMemory(nil), Uni: demo.Generate(scale)}
+	co := opts.Coord
+	if co == nil {
+		co = coord.NewMemory(nil)
+	}
+	e := &Env{DB: db, Coord: co, Uni: demo.Generate(scale)}
 
 	var h http.Handler
 	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
