@@ -12,8 +12,8 @@
 //
 // Delivery is at least once. A handler may see an event again after a crash,
 // a lost lease or a failed database write after it returned, so handlers must
-// be idempotent (the contacts handler re-reads the API; the approval handler
-// checks the task's state).
+// be idempotent (the contacts handler marks the object touched, which a
+// second time changes nothing; the approval handler checks the task's state).
 //
 // Rows move pending → processing → done; a failing handler sends its row
 // back to pending with exponential backoff and jitter, and after MaxAttempts

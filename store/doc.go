@@ -17,7 +17,7 @@
 // sealed one holds Sealer.Hash, a keyed HMAC of the normalised value, never
 // the value. SealedColumns lists every sealed column; today the callback
 // inbox's payload (change_contact under WeCom's legacy contact rules
-// carries mobile and email). A DB without a Sealer refuses to write or read
+// carries mobile and email) and the contacts mirror's mobile and email. A DB without a Sealer refuses to write or read
 // a sealed column (ErrNoSealer); only plain SQL sees the sealed text.
 //
 // The data center's intermediate tables (dc_departments, dc_faculty,

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/wecom"
 	"github.com/wecomapp/wecomapp/workbench/native"
@@ -14,10 +15,15 @@ import (
 
 // registerInboxHandlers connects callback kinds to the packages that own
 // them. Later issues add contacts and approval handlers here.
-func registerInboxHandlers(ib *inbox.Inbox, log *zap.Logger, tiles *native.Pusher) {
+func registerInboxHandlers(ib *inbox.Inbox, log *zap.Logger, tiles *native.Pusher, mirror *contacts.Mirror) {
 	inbox.RegisterHelp(ib)
 	// Opening the app refreshes the member's WeCom workbench tile.
 	ib.Register(wecom.KindEnterAgent, tiles.EnterAgent)
+	// change_contact carries ids only: the object is marked touched, and
+	// the next sync run re-asserts the data center's values.
+	for _, k := range contacts.ChangeContactKinds {
+		ib.Register(k, mirror.HandleChangeContact)
+	}
 }
 
 // inboxInstance names this instance for the inbox's leases: the hostname

@@ -74,7 +74,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server and background workers", cmdServe},
 		{"migrate", "apply (up) or list (status) database migrations", cmdMigrate},
-		{"seed", "load the demo university into the data-center tables", cmdSeed},
+		{"seed", "load the demo university into our records (data-center tables, self-registered people, tags)", cmdSeed},
+		{"dc", "check or load the data center's CSV exports into the data-center tables", cmdDC},
 		{"sim", "run the WeCom simulator standalone", cmdSim},
 		{"config", "print the effective configuration (dump) or check it (check)", cmdConfig},
 		{"inbox", "list, show, requeue or purge callbacks in the inbox", cmdInbox},

@@ -44,6 +44,7 @@ func TestCLI(t *testing.T) {
 		{name: "serve help", args: []string{"serve", "--help"}, wantErr: "flag: help requested", wantCode: 0, wantStderr: []string{"usage: wecomapp serve", "-addr"}},
 		{name: "migrate help", args: []string{"migrate", "-h"}, wantErr: "help requested", wantCode: 0, wantStderr: []string{"up|status"}},
 		{name: "seed help", args: []string{"seed", "--help"}, wantErr: "help requested", wantCode: 0, wantStderr: []string{"-scale"}},
+		{name: "dc help", args: []string{"dc", "--help"}, wantErr: "help requested", wantCode: 0, wantStderr: []string{"load", "check"}},
 		{name: "sim help", args: []string{"sim", "--help"}, wantErr: "help requested", wantCode: 0, wantStderr: []string{"-addr", "-seed"}},
 		{name: "migrate without action", args: []string{"migrate"}, wantErr: "want up or status", wantCode: 2},
 		{name: "migrate up then status", args: []string{"migrate", "up"}, wantStdout: []string{"applied 0001_datacenter.sql"}},

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wecomapp/wecomapp/config"
+	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/handler"
@@ -167,7 +168,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
-	registerInboxHandlers(ib, log, tiles)
+	mirror, err := contacts.New(db, contacts.Options{Logger: log.Named("contacts")})
+	if err != nil {
+		return err
+	}
+	registerInboxHandlers(ib, log, tiles, mirror)
 
 	h, err := handler.New(handler.Deps{
 		Logger: log, DB: db, Coord: co, Metrics: reg, TrustedProxies: cfg.Server.TrustedProxies,

@@ -66,9 +66,11 @@ func TestDependencyRules(t *testing.T) {
 		"wecom":  {"store", "inbox", "handler", "config"},
 		"inbox":  {"handler", "config"},
 		// Domain packages take plain values: no HTTP layer, no config.
-		"auth":      {"handler", "config", "workbench", "inbox"},
-		"workbench": {"handler", "config", "auth", "inbox"},
-		"cas":       {"store", "wecom", "inbox", "handler", "config", "coord", "auth"},
+		"auth":       {"handler", "config", "workbench", "inbox"},
+		"workbench":  {"handler", "config", "auth", "inbox"},
+		"cas":        {"store", "wecom", "inbox", "handler", "config", "coord", "auth"},
+		"contacts":   {"handler", "config", "inbox", "workbench", "auth"},
+		"datacenter": {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
 	}
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")

@@ -1,0 +1,28 @@
+// Package contacts keeps the platform's record of WeCom's contacts: the
+// mirror of what we wrote (departments, members, tags and their members)
+// and the ids someone else changed since.
+//
+// Why a mirror: under today's rules the contacts-sync secret writes
+// everything but reads back only ids (user/list_id, department/simplelist;
+// the detail APIs answer 48009, docs/wecom.md §5.1), and change_contact
+// carries only ids (§3). So the record of a member's name, departments,
+// phone or a department's leaders is ours: the sync writes the mirror after
+// each successful API call, diffs the data center's desired state against
+// it, and uses WeCom's reads only to confirm which ids exist. A member's
+// mobile and email are sealed at rest (store.MirrorMemberMobile,
+// store.MirrorMemberEmail), with keyed hashes to find a member by phone.
+//
+// Touches: a change made elsewhere (the admin console, a member, another
+// app) arrives as a change_contact event naming an id. HandleChangeContact,
+// the inbox handler for those kinds (ChangeContactKinds), marks the object
+// touched: never reading it back from WeCom (the secret cannot), and also
+// for ids we never wrote (someone created them in the console) and for
+// deletions (touched as deleted). The next sync run reads Touched,
+// re-asserts the data center's values for each object (or reports the
+// drift), and clears the touches it dealt with (Clear), which leaves any
+// event that came in meanwhile for the run after. Changes the sync itself
+// makes are not echoed back by WeCom, so they touch nothing.
+//
+// Delivery is at least once: marking is idempotent and the latest event
+// about an object wins, whatever order re-deliveries arrive in.
+package contacts
