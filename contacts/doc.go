@@ -25,4 +25,15 @@
 //
 // Delivery is at least once: marking is idempotent and the latest event
 // about an object wins, whatever order re-deliveries arrive in.
+//
+// Planning: BuildDesired turns the data center's tables and the tag rules
+// (expr over each member's attributes, kept in tag_rules) into the desired
+// state, with the problems it found (bad rows are held as they are, never
+// disabled; a tag over 30,000 members or a corp near its 3,000 tags is
+// reported). BuildPlan diffs it against the mirror and the touches into an
+// ordered plan: level-1 departments, deeper ones, members, tags, tag
+// members in calls of at most 1,000 users / 100 departments, deletions
+// last; each operation lists the ones it depends on, and Guard stops a plan
+// that would disable or delete more than a share of members or departments.
+// `wecomapp sync --dry-run` prints and writes it; applying it comes next.
 package contacts

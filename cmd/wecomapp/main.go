@@ -38,13 +38,15 @@ func (e usageError) Error() string { return e.msg }
 
 // exitCode is the process's exit status for what run returned: 0 for a
 // --help that was asked for (the usage was printed, nothing went wrong), 2
-// for a command-line mistake, 1 for any other failure.
+// for a command-line mistake or a sync the guard stopped, 1 for any other
+// failure.
 func exitCode(err error) int {
 	var ue usageError
+	var gs guardStopped
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &gs):
 		return 2
 	}
 	return 1
@@ -76,6 +78,7 @@ func commands() []command {
 		{"migrate", "apply (up) or list (status) database migrations", cmdMigrate},
 		{"seed", "load the demo university into our records (data-center tables, self-registered people, tags)", cmdSeed},
 		{"dc", "check or load the data center's CSV exports into the data-center tables", cmdDC},
+		{"sync", "plan an org sync against the contacts mirror (--dry-run; applying comes later)", cmdSync},
 		{"sim", "run the WeCom simulator standalone", cmdSim},
 		{"config", "print the effective configuration (dump) or check it (check)", cmdConfig},
 		{"inbox", "list, show, requeue or purge callbacks in the inbox", cmdInbox},
