@@ -150,6 +150,9 @@ type AdminHome struct {
 	AdminPage
 	Roles, Workbenches, Modules, Grants int
 	RecentAudit                         []AuditRow
+	// Open says which console pages (by href) the admin's grants open, so
+	// the overview links only those.
+	Open map[string]bool
 }
 
 // AdminRole is one role in the console.

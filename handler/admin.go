@@ -175,7 +175,10 @@ func auditRow(e store.AuditEntry) h5.AuditRow {
 
 func (s *server) adminHome(c *gin.Context) error {
 	ctx := c.Request.Context()
-	v := h5.AdminHome{AdminPage: s.adminPage(c, "概览", "/admin/")}
+	v := h5.AdminHome{AdminPage: s.adminPage(c, "概览", "/admin/"), Open: map[string]bool{}}
+	for _, n := range v.Nav {
+		v.Open[n.Href] = true
+	}
 	var err error
 	if v.Roles, v.Workbenches, v.Modules, err = s.Workbench.Counts(ctx); err != nil {
 		return err

@@ -650,6 +650,9 @@ func TestAnAuditorSeesTheAuditLogAndNothingToEdit(t *testing.T) {
 	if !strings.Contains(nav, `href="/admin/audit"`) || strings.Contains(nav, `href="/admin/roles"`) {
 		t.Error("an auditor's navigation: want the audit log and not the roles")
 	}
+	if strings.Contains(home, `href="/admin/roles"`) || !strings.Contains(home, "查看全部审计日志") {
+		t.Error("an auditor's overview: want the audit log and no link to the roles")
+	}
 	if resp := apptest.Get(t, c, e.URL+"/admin/audit", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("the audit log for an auditor: %d", resp.StatusCode)
 	}
