@@ -35,5 +35,9 @@
 // members in calls of at most 1,000 users / 100 departments, deletions
 // last; each operation lists the ones it depends on, and Guard stops a plan
 // that would disable or delete more than a share of members or departments.
-// `wecomapp sync --dry-run` prints and writes it; applying it comes next.
+// Apply runs a plan through the contacts API call by call, recording each
+// applied operation in the mirror at once (so a killed run resumes by
+// planning again), absorbing the repeats a resumed run can meet (60102 and
+// the like), and reporting every failure with its errcode and what to do;
+// `wecomapp sync` plans, guards and applies one run at a time.
 package contacts

@@ -78,7 +78,7 @@ func commands() []command {
 		{"migrate", "apply (up) or list (status) database migrations", cmdMigrate},
 		{"seed", "load the demo university into our records (data-center tables, self-registered people, tags)", cmdSeed},
 		{"dc", "check or load the data center's CSV exports into the data-center tables", cmdDC},
-		{"sync", "plan an org sync against the contacts mirror (--dry-run; applying comes later)", cmdSync},
+		{"sync", "sync WeCom's contacts with the data center (plan, guard, apply; --dry-run plans only)", cmdSync},
 		{"sim", "run the WeCom simulator standalone", cmdSim},
 		{"config", "print the effective configuration (dump) or check it (check)", cmdConfig},
 		{"inbox", "list, show, requeue or purge callbacks in the inbox", cmdInbox},
