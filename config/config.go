@@ -28,6 +28,7 @@ type Config struct {
 	Inbox     Inbox     `yaml:"inbox"`
 	Security  Security  `yaml:"security"`
 	Auth      Auth      `yaml:"auth"`
+	Sync      Sync      `yaml:"sync"`
 }
 
 // Server is the HTTP server.
@@ -163,6 +164,36 @@ type Auth struct {
 	SuperAdmins []string `yaml:"super_admins"`
 }
 
+// Sync is the contacts sync: when it runs and how careful it is.
+type Sync struct {
+	// Schedule is when the nightly sync runs, in cron syntax (minute hour
+	// day month weekday), after the data center's nightly distribution.
+	// Empty: no schedule (run `wecomapp sync` from the system's cron).
+	Schedule string `yaml:"schedule"`
+	// MaxShare is the share of members or departments a run may disable or
+	// delete before the guard stops it for a confirmation.
+	MaxShare float64 `yaml:"max_share"`
+	// Grace is how long a leaver stays disabled before being deleted; 0
+	// deletes no member.
+	Grace time.Duration `yaml:"grace"`
+	// ManageAll lets the sync change members and departments the data
+	// center did not create (made in the console by someone else).
+	ManageAll bool `yaml:"manage_all"`
+	// Drift is what a run does with an object changed in the console since
+	// it was written: reassert (write the data center's values back) or
+	// report (leave it and list it in the run's report).
+	Drift string `yaml:"drift"`
+	// Batch lets a first load use WeCom's asynchronous import jobs.
+	Batch bool `yaml:"batch"`
+	// Members is who becomes a member: all (every data-center person) or
+	// registered (only people who registered themselves, the university
+	// having turned WeCom's invitations off).
+	Members string `yaml:"members"`
+	// OnStart runs a sync when the platform starts with an empty mirror
+	// (the demo's first load).
+	OnStart bool `yaml:"on_start"`
+}
+
 // Defaults is the embedded default: SQLite under ./data, in-process
 // coordination, the built-in simulator. config.yaml repeats these values
 // so that the file documents them.
@@ -189,5 +220,6 @@ func Defaults() Config {
 		Simulator: Simulator{Enabled: true, Mount: "/wecomsim", Seed: "demo", CallbackRetries: 3, CallbackTimeout: 5 * time.Second},
 		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 15, Poll: 500 * time.Millisecond, Retention: 30 * 24 * time.Hour},
 		Auth:      Auth{IdleTimeout: 2 * time.Hour, Lifetime: 12 * time.Hour, CASName: "统一身份认证", CASProtocol: 3},
+		Sync:      Sync{Schedule: "30 5 * * *", MaxShare: 0.05, Grace: 30 * 24 * time.Hour, Drift: "reassert", Batch: true, Members: "all", OnStart: true},
 	}
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/robfig/cron/v3"
+
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -168,6 +170,24 @@ func validate(c *Config) []Problem {
 		if id == "" || len(id) > 64 || strings.ContainsAny(id, " ,") {
 			add("auth.super_admins", "", fmt.Sprintf("%q is not a userid", id), "T00042")
 		}
+	}
+
+	if c.Sync.Schedule != "" {
+		if _, err := cron.ParseStandard(c.Sync.Schedule); err != nil {
+			add("sync.schedule", "", fmt.Sprintf("%q is not a cron schedule: %v", c.Sync.Schedule, err), "30 5 * * * (05:30 every day)")
+		}
+	}
+	if c.Sync.MaxShare <= 0 || c.Sync.MaxShare > 1 {
+		add("sync.max_share", "", fmt.Sprintf("%v is outside (0, 1]", c.Sync.MaxShare), "0.05")
+	}
+	if c.Sync.Grace < 0 {
+		add("sync.grace", "", fmt.Sprintf("%v is negative", c.Sync.Grace), "720h (30 days)")
+	}
+	if c.Sync.Drift != "reassert" && c.Sync.Drift != "report" {
+		add("sync.drift", "", fmt.Sprintf("%q is not reassert or report", c.Sync.Drift), "reassert")
+	}
+	if c.Sync.Members != "all" && c.Sync.Members != "registered" {
+		add("sync.members", "", fmt.Sprintf("%q is not all or registered", c.Sync.Members), "all")
 	}
 
 	if k := c.Security.DataKey; k.IsSet() {

@@ -92,6 +92,11 @@ type DesiredOptions struct {
 	// KeepTags are names of tags maintained elsewhere (not by rules): they
 	// are held.
 	KeepTags []string
+	// Only, when set, limits the members to these userids: the people who
+	// registered themselves (and the members already written), when the
+	// university lets people join only that way (sync.members =
+	// registered). Everyone else is left out of the desired state.
+	Only map[string]bool
 	// OtherTags is how many tags the corp holds that no rule makes (other
 	// apps', the console's, KeepTags), for the corp's cap.
 	OtherTags int
@@ -511,6 +516,12 @@ func (b *builder) members(faculty []store.DCFaculty, students []store.DCStudent)
 		if held[k] {
 			// Its problem is reported above, or it is kept on purpose.
 			spelling[k] = m.UserID
+			delete(b.records, k)
+			continue
+		}
+		if b.opts.Only != nil && !b.opts.Only[m.UserID] {
+			// Not enrolled (sync.members = registered): not a member until
+			// they register themselves.
 			delete(b.records, k)
 			continue
 		}

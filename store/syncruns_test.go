@@ -17,7 +17,7 @@ func TestSyncRuns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		t0 := time.UnixMilli(1_800_000_000_000)
-		killed, err := db.StartSyncRun(ctx, nil, t0, "259 operations")
+		killed, err := db.StartSyncRun(ctx, nil, store.SyncRunStart{At: t0, Summary: "259 operations", Trigger: "cli", Actor: "cli:root"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,7 +25,7 @@ func TestSyncRuns(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("interrupt = %d, %v; want 1 run", n, err)
 		}
-		id, err := db.StartSyncRun(ctx, nil, t0.Add(time.Hour), "nothing to do")
+		id, err := db.StartSyncRun(ctx, nil, store.SyncRunStart{At: t0.Add(time.Hour), Summary: "nothing to do", Trigger: "schedule", Actor: "system", PlanGz: []byte("gz")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func TestSyncRuns(t *testing.T) {
 		}
 		got := rs[0]
 		want := store.SyncRun{ID: id, StartedAt: store.Millis(t0.Add(time.Hour)), FinishedAt: store.Millis(t0.Add(2 * time.Hour)),
-			Status: store.SyncFailed, Summary: "nothing to do", Counts: string(counts), Failures: string(failures)}
+			Status: store.SyncFailed, Summary: "nothing to do", Counts: string(counts), Failures: string(failures), Trigger: "schedule", Actor: "system"}
 		if got != want {
 			t.Errorf("run = %+v\nwant %+v", got, want)
 		}
@@ -61,6 +61,29 @@ func TestSyncRuns(t *testing.T) {
 		}
 		if _, err := db.GetSyncRun(ctx, nil, id+100); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("get an unknown run: %v", err)
+		}
+		if p, err := db.SyncRunPlan(ctx, nil, id); err != nil || string(p) != "gz" {
+			t.Errorf("plan of run %d = %q, %v; want the bytes it started with", id, p, err)
+		}
+		if p, err := db.SyncRunPlan(ctx, nil, killed); err != nil || p != nil {
+			t.Errorf("plan of run %d = %q, %v; want none", killed, p, err)
+		}
+		if last, err := db.LastSyncRun(ctx, nil); err != nil || last.ID != id {
+			t.Errorf("last run = %+v, %v; want %d", last, err, id)
+		}
+
+		// Enrolments: the first one stays.
+		for _, e := range []store.Enrolment{{UserID: "2024001", Via: "selfreg", Actor: "2024001", EnrolledAt: 1}, {UserID: "2024001", Via: "console", Actor: "T1", EnrolledAt: 2}, {UserID: "T9", Via: "console", Actor: "T1", EnrolledAt: 3}} {
+			if err := db.PutEnrolment(ctx, nil, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		es, err := db.Enrolments(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != 2 || es[0].Via != "selfreg" || es[0].EnrolledAt != 1 || es[1].UserID != "T9" {
+			t.Errorf("enrolments = %+v, want 2024001 by selfreg at 1, then T9", es)
 		}
 	})
 }
