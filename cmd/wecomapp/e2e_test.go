@@ -139,6 +139,17 @@ func eventually(t *testing.T, what string, f func() bool) {
 	t.Fatalf("timed out waiting: %s", what)
 }
 
+// firstSync waits for the platform's first contacts sync, which fills the
+// demo's empty WeCom from the data center at start (sync.on_start), and
+// returns how many members it made WeCom hold.
+func firstSync(t *testing.T, base string) string {
+	t.Helper()
+	eventually(t, "the first contacts sync to converge", func() bool {
+		return metric(t, base, `wecomapp_sync_runs_total{status="converged",trigger="start"}`) == "1"
+	})
+	return metric(t, base, "wecomapp_sync_desired_members")
+}
+
 func metric(t *testing.T, base, prefix string) string {
 	t.Helper()
 	_, body := get(t, base+"/metrics")
@@ -202,6 +213,18 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		if !strings.Contains(body, m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
+	}
+
+	// The demo's WeCom starts as a new corp: the first sync fills it.
+	code, body = postJSON(t, p.URL+"/wecomsim/sim/api/contacts/user/update", map[string]any{"userid": "T00002", "position": "党委书记（兼）"})
+	if !strings.Contains(body, `"errcode":60111`) && metric(t, p.URL, `wecomapp_sync_runs_total{status="converged",trigger="start"}`) != "1" {
+		t.Errorf("before the first sync, T00002 is in WeCom: %d %s", code, body)
+	}
+	if n := firstSync(t, p.URL); n == "" || n == "0" {
+		t.Fatalf("the first sync made %q members", n)
+	}
+	if !strings.Contains(p.stderr.String(), "first contacts sync done") {
+		t.Errorf("the log does not say the first sync is done")
 	}
 
 	// Flow 1, callback in: an admin edits a member in the (simulated) WeCom

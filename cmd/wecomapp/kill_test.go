@@ -111,6 +111,7 @@ func TestKilledAfterAcknowledgementLosesNothing(t *testing.T) {
 
 	a := startProcess(t, cfgPath, "WECOMAPP_INBOX_WORKERS=0")
 	t.Logf("ingress instance pid %d at %s", a.cmd.Process.Pid, a.URL)
+	firstSync(t, a.URL)
 	if code, body := postJSON(t, a.URL+"/wecomsim/sim/api/contacts/user/update", map[string]any{"userid": "T00003", "position": "副校长（常务）"}); code != 200 {
 		t.Fatalf("sim admin update = %d %s", code, body)
 	}

@@ -126,13 +126,21 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if cfg.Simulator.Enabled {
 		uni = demoUniversity(cfg.Simulator.Seed)
 	}
+	mirror, err := contacts.New(db, contacts.Options{Logger: log.Named("contacts")})
+	if err != nil {
+		return err
+	}
 	var sim *wecomsim.Sim
 	if cfg.Simulator.Enabled {
+		corpFixture, err := demoCorp(ctx, cfg, uni, mirror)
+		if err != nil {
+			return err
+		}
 		if len(simExposed) > 0 {
 			log.Warn("the WeCom simulator is mounted on a deployment that looks like production (simulator.allow_public): its admin API is unauthenticated; anyone who reaches it can act as any member",
 				zap.Strings("reasons", simExposed))
 		}
-		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"), len(simExposed) > 0, uni, cfg.Server.PublicURL)
+		sim = newSimulatorWith(cfg, log, callbackURL(cfg, "contacts"), callbackURL(cfg, "{app}"), len(simExposed) > 0, corpFixture, cfg.Server.PublicURL)
 		defer sim.Close()
 	}
 
@@ -168,11 +176,15 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
-	mirror, err := contacts.New(db, contacts.Options{Logger: log.Named("contacts")})
+	registerInboxHandlers(ib, log, tiles, mirror)
+	// Runs the console or a self-registration starts outlive their request;
+	// they stop (and resume next time) at shutdown.
+	syncBase, stopSyncRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSyncRuns()
+	syncRunner, err := newSyncRunner(syncBase, cfg, db, co, corp, mirror, log, reg)
 	if err != nil {
 		return err
 	}
-	registerInboxHandlers(ib, log, tiles, mirror)
 
 	h, err := handler.New(handler.Deps{
 		Logger: log, DB: db, Coord: co, Metrics: reg, TrustedProxies: cfg.Server.TrustedProxies,
@@ -231,6 +243,23 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		}
 		return tiles.Run(gctx)
 	})
+	g.Go(func() error {
+		if cfg.Sync.OnStart {
+			if err := syncOnStart(gctx, db, syncRunner, mirror, sim, uni, log); err != nil && gctx.Err() == nil {
+				log.Error("first contacts sync failed; the console's 通讯录同步 page can run it again", zap.Error(err))
+			}
+		}
+		if cfg.Sync.Schedule == "" || !cfg.WeCom.Contacts.Secret.IsSet() {
+			return nil
+		}
+		stop, err := syncRunner.Schedule(gctx, cfg.Sync.Schedule)
+		if err != nil {
+			return err
+		}
+		<-gctx.Done()
+		stop()
+		return nil
+	})
 	serveErr := make(chan error, len(servers))
 	for i, sv := range servers {
 		go func() { serveErr <- sv.Serve(listeners[i]) }()
@@ -263,8 +292,9 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		}
 	}
 	stopWorkers()
+	stopSyncRuns()
 	done := make(chan error, 1)
-	go func() { done <- g.Wait() }()
+	go func() { syncRunner.Wait(); done <- g.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
@@ -312,10 +342,9 @@ func simHandler(s *wecomsim.Sim) http.Handler {
 // {app} is replaced by each app's name. platformURL is where the platform
 // serves its pages: the app's home and trusted domain. public puts a warning banner on its
 // pages (simulator.allow_public on a deployment that looks like production).
-func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string, public bool, u *demo.University, platformURL string) *wecomsim.Sim {
-	fixture := &wecomsim.Fixture{}
-	if u != nil {
-		fixture = u.SimFixture()
+func newSimulatorWith(cfg *config.Config, log *zap.Logger, contactsCallback, appCallback string, public bool, fixture *wecomsim.Fixture, platformURL string) *wecomsim.Sim {
+	if fixture == nil {
+		fixture = &wecomsim.Fixture{}
 	}
 	var apps []wecomsim.App
 	for _, a := range cfg.WeCom.Apps {

@@ -39,6 +39,7 @@ func TestServeWithRedisStopped(t *testing.T) {
 			t.Fatalf("%s: member text = %d %s", want, code, body)
 		}
 	}
+	firstSync(t, p.URL)
 	help("Redis up")
 
 	kill()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wecomapp/wecomapp/cas/cassim"
 	"github.com/wecomapp/wecomapp/config"
+	"github.com/wecomapp/wecomapp/wecom/wecomsim"
 )
 
 // cmdSim serves the WeCom simulator alone, so that any client — ours on
@@ -63,7 +64,11 @@ func cmdSim(ctx context.Context, e *env, args []string) error {
 	}
 	platformURL := strings.TrimSuffix(*platform, "/")
 	uni := demoUniversity(cfg.Simulator.Seed)
-	sim := newSimulatorWith(cfg, log, *contactsCallback, *appCallback, public, uni, platformURL)
+	var fixture *wecomsim.Fixture
+	if uni != nil {
+		fixture = uni.SimFixture()
+	}
+	sim := newSimulatorWith(cfg, log, *contactsCallback, *appCallback, public, fixture, platformURL)
 	defer sim.Close()
 	// The university's CAS beside it, for a platform whose auth.cas_url
 	// points here.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wecomapp/wecomapp/config"
 	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/orgsync"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/wecom/wecomsim"
 )
@@ -230,7 +231,7 @@ func TestSyncLockHeld(t *testing.T) {
 		t.Skipf("no Redis at 127.0.0.1:6379: %v", err)
 	}
 	c := newSyncCLI(t, fmt.Sprintf("redis:\n  addr: 127.0.0.1:6379\n  prefix: %q\n", prefix))
-	l, err := r.TryLock(context.Background(), syncLock, time.Minute)
+	l, err := r.TryLock(context.Background(), orgsync.Lock, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
