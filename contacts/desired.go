@@ -463,7 +463,7 @@ func (b *builder) members(faculty []store.DCFaculty, students []store.DCStudent)
 		if en {
 			key := strings.ToLower(m.UserID)
 			b.records[key] = append(b.records[key], b.recordFor(info, Env{Kind: EnvFaculty, Category: f.Category, Position: f.Position,
-				Leader: f.IsLeader, Status: f.Status, Dept: f.DeptCode}))
+				Leader: f.IsLeader, Status: f.Status, Dept: f.DeptCode, Gender: f.Gender}))
 		}
 	}
 	for _, s := range students {
@@ -493,7 +493,7 @@ func (b *builder) members(faculty []store.DCFaculty, students []store.DCStudent)
 		if en {
 			key := strings.ToLower(m.UserID)
 			r := b.recordFor(info, Env{Kind: EnvStudent, Category: EnvStudent, Status: s.Status,
-				Level: s.Level, Grade: s.Grade, Dept: code, College: s.CollegeCode, Major: s.Major})
+				Level: s.Level, Grade: s.Grade, Dept: code, College: s.CollegeCode, Major: s.Major, Gender: s.Gender})
 			ck, ok := collegeKeys[s.CollegeCode]
 			if !ok {
 				ck = "k:" + s.CollegeCode

@@ -133,6 +133,9 @@ type PlanOptions struct {
 	DeleteAfter time.Duration
 	// Now is the time the grace period is measured to.
 	Now time.Time
+	// MaxTagID is the largest tag id WeCom holds (tag/list), when known:
+	// new tags are numbered above it, so their ids are free.
+	MaxTagID int64
 }
 
 // BuildPlan diffs the desired state against the mirror into a plan. It is
@@ -555,7 +558,9 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func (p *planner) tags() {
 	byName := map[string]*Tag{}
-	var maxID int64
+	// New tags are numbered above every id in use: the mirror's and, when
+	// known, WeCom's (tags other apps or the console made).
+	maxID := p.opts.MaxTagID
 	for i := range p.mirror.Tags {
 		t := &p.mirror.Tags[i]
 		maxID = max(maxID, t.ID)

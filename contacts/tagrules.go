@@ -28,7 +28,8 @@ import (
 // workbench, hence the copy), with these differences: it has no year (a
 // tag must not change by itself on Sep 1: write grade), no tags (tags are
 // what these rules make), no counselees and no org (people outside the data
-// center are not synced from it).
+// center are not synced from it); and it has gender, which tags such as
+// 女教职工 need.
 type Env struct {
 	Kind      string   `expr:"kind"`       // faculty | student
 	Category  string   `expr:"category"`   // faculty: dc_faculty.category (leader, cadre, staff, non_staffed, counselor, retired); students: student
@@ -44,6 +45,7 @@ type Env struct {
 	DeptNames []string `expr:"dept_names"` // names of dept and all its ancestors
 	College   string   `expr:"college"`    // students: college code
 	Major     string   `expr:"major"`      // students
+	Gender    int      `expr:"gender"`     // 0 unknown, 1 male, 2 female (as the data center has it)
 }
 
 // Record kinds of Env.Kind.

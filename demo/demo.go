@@ -325,6 +325,7 @@ func (g *gen) build(s Scale) {
 		thisYear = AcademicYear(time.Now())
 	}
 	var undergradParties, postgradParties []int
+	var collegeStaff []collegeTag
 	// Members of the tags created last (see TagClassMonitor).
 	var monitors, advisors, supervisors []string
 	for c := 0; c < s.Colleges; c++ {
@@ -334,7 +335,10 @@ func (g *gen) build(s Scale) {
 		dean := g.staff([]string{CatCadre, CatStaff}, []int{cid}, "院长")
 		dean.LeaderIn = []int{cid}
 		g.addToTag("中层干部", dean.UserID)
-		g.tag(cname+"教职工", nil, []int{cid})
+		// The college's faculty, listed once they are all generated: a
+		// tag of the college department would hold its students too.
+		g.tag(cname+"教职工", nil, nil)
+		collegeStaff = append(collegeStaff, collegeTag{cid, cname + "教职工"})
 
 		var teachers [][]string
 		for t := 0; t < s.TeachingPerCol; t++ {
@@ -378,8 +382,11 @@ func (g *gen) build(s Scale) {
 			year := thisYear - gr
 			gid := cid*100 + 50 + gr // grade nodes 100050..
 			g.dept(gid, cid, fmt.Sprintf("%d级", year), KindGrade, 500-gr)
-			g.tag(fmt.Sprintf("%s%d级学生", shortName(cname), year), nil, []int{gid})
-			undergradParties = append(undergradParties, gid)
+			// A grade's tag (and 本科生) holds its classes, not the grade
+			// department: the grade's counselor is a member of that too,
+			// and these are the students' tags (TagRules makes them so).
+			gradeTag := fmt.Sprintf("%s%d级学生", shortName(cname), year)
+			g.tag(gradeTag, nil, nil)
 			counselor := g.staff([]string{CatCounselor, CatStaff}, []int{cid, gid}, "辅导员")
 			g.addToTag("辅导员", counselor.UserID)
 			for k := 0; k < s.ClassesPerGrade; k++ {
@@ -387,6 +394,8 @@ func (g *gen) build(s Scale) {
 				clname := fmt.Sprintf("%s%d级%d班", shortName(cname), year%100, k+1)
 				g.dept(clid, gid, clname, KindClass, 100-k)
 				classes = append(classes, clid)
+				undergradParties = append(undergradParties, clid)
+				g.u.Tags[g.tagIndex[gradeTag]].Parties = append(g.u.Tags[g.tagIndex[gradeTag]].Parties, clid)
 				if len(lecturers) > 0 {
 					advisors = append(advisors, lecturers[(len(classes)-1)%len(lecturers)])
 				}
@@ -440,6 +449,19 @@ func (g *gen) build(s Scale) {
 			}
 		}
 	}
+	// A college's 教职工: everyone whose own department is the college or
+	// one of its 系 (its dean, teachers, counselors and lab staff).
+	parent := map[int]int{}
+	for _, d := range g.u.Departments {
+		parent[d.ID] = d.ParentID
+	}
+	for _, ct := range collegeStaff {
+		for _, p := range g.u.People {
+			if m := p.Main(); m != CatUndergrad && m != CatPostgrad && (p.MainDepartment == ct.college || parent[p.MainDepartment] == ct.college) {
+				g.addToTag(ct.name, p.UserID)
+			}
+		}
+	}
 
 	// People outside the data center, who reach the platform through the
 	// WeChat plugin and self-registration.
@@ -488,6 +510,12 @@ func (g *gen) build(s Scale) {
 	g.tag(TagClassMonitor, monitors, nil)
 	g.tag(TagClassAdvisor, dedupe(advisors), nil)
 	g.tag(TagSupervisor, supervisors, nil)
+}
+
+// collegeTag is a college's 教职工 tag, filled in once its people exist.
+type collegeTag struct {
+	college int
+	name    string
 }
 
 // officeNamed is the id of the office called name, or fallback.

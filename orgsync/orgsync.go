@@ -212,12 +212,13 @@ type Result struct {
 	// again); nil when Plan was.
 	Applied *contacts.Plan
 
-	touched []contacts.Touch
+	touched    []contacts.Touch
+	extraCalls int // reads made while planning
 }
 
 // Calls is how many contacts API calls the run made.
 func (res *Result) Calls() int {
-	n := 0
+	n := res.extraCalls
 	if res.Report != nil {
 		n += res.Report.Calls
 	}
@@ -426,9 +427,21 @@ func (r *Runner) plan(ctx context.Context, ro RunOptions, res *Result) (*contact
 		res.Desired = desired
 	}
 	res.touched = touched
-	pl := contacts.BuildPlan(desired, state, contacts.PlanOptions{
-		Touched: touched, ManageAll: r.opts.Config.ManageAll, DeleteAfter: r.opts.Config.Grace, Now: r.opts.Now(),
-	})
+	popts := contacts.PlanOptions{Touched: touched, ManageAll: r.opts.Config.ManageAll, DeleteAfter: r.opts.Config.Grace, Now: r.opts.Now()}
+	pl := contacts.BuildPlan(desired, state, popts)
+	if r.opts.Client != nil && !ro.DryRun && pl.TagIDs != nil && len(pl.TagIDs) > 0 {
+		// New tags: number them above the ids WeCom already uses (one
+		// tag/list call), so each create takes the id planned for it.
+		tags, err := r.opts.Client.ListTags(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("orgsync: list tags: %w", err)
+		}
+		res.extraCalls++
+		for _, t := range tags {
+			popts.MaxTagID = max(popts.MaxTagID, int64(t.ID))
+		}
+		pl = contacts.BuildPlan(desired, state, popts)
+	}
 	if len(ro.Only) > 0 {
 		pl = pl.Only(ro.Only)
 	}

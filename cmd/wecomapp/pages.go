@@ -13,6 +13,7 @@ import (
 	"github.com/wecomapp/wecomapp/cas"
 	"github.com/wecomapp/wecomapp/cas/cassim"
 	"github.com/wecomapp/wecomapp/config"
+	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/handler"
@@ -119,6 +120,19 @@ func buildPages(ctx context.Context, cfg *config.Config, db *store.DB, co coord.
 	if u != nil {
 		if err := loadDemoRecords(ctx, db, u, time.Now()); err != nil {
 			return nil, err
+		}
+		// The demo's tag rules on the first start only: after that they are
+		// the console's to edit, and a restart must not undo an edit.
+		m, err := contacts.New(db, contacts.Options{})
+		if err != nil {
+			return nil, err
+		}
+		if rules, err := m.TagRules(ctx, nil); err != nil {
+			return nil, err
+		} else if len(rules) == 0 {
+			if _, err := seedTagRules(ctx, db, u); err != nil {
+				return nil, err
+			}
 		}
 	}
 	p.workbench, err = workbench.New(ctx, db, workbench.Options{Coord: co, Logger: log.Named("workbench"), FiguresChanged: p.figuresChanged(log.Named("native"))})
