@@ -66,6 +66,9 @@ type BatchReport struct {
 	Calls int
 	// Skipped says why a kind was not batched, when it was not.
 	Skipped []string
+	// Collected are jobs an earlier, killed run submitted whose results
+	// this one recorded.
+	Collected []string
 }
 
 // Batchable says whether a plan's creations are worth the batch APIs:
@@ -119,6 +122,24 @@ func ApplyBatch(ctx context.Context, plan *Plan, opts BatchOptions) (*BatchRepor
 	}
 	b := &batcher{opts: opts, log: opts.Logger.Named("contacts"), rep: &BatchReport{}}
 	depts, users := batchOps(plan)
+	// A job a killed run submitted has run in WeCom all the same: collect
+	// its result rather than submit its rows again.
+	done, err := b.collect(ctx, depts, users)
+	if err != nil {
+		return b.rep, err
+	}
+	if len(done) > 0 {
+		keep := func(ops []Op) []Op {
+			var out []Op
+			for _, op := range ops {
+				if !done[opKey(op)] {
+					out = append(out, op)
+				}
+			}
+			return out
+		}
+		depts, users = keep(depts), keep(users)
+	}
 	if len(depts) >= BatchMinCreates {
 		b.rep.Calls++
 		refs, err := opts.Client.DepartmentSimpleList(ctx, 0)
@@ -394,6 +415,9 @@ func (b *batcher) job(ctx context.Context, kind, filename string, data []byte,
 		return nil, fmt.Errorf("contacts: batch %s: submit: %w", kind, err)
 	}
 	b.rep.Jobs = append(b.rep.Jobs, jobID)
+	if err := b.opts.Mirror.db.PutBatchJob(context.WithoutCancel(ctx), nil, jobID, kind, b.opts.Now()); err != nil {
+		return nil, err
+	}
 	b.log.Info("batch job submitted", zap.String("job", kind), zap.String("jobid", jobID), zap.Int("bytes", len(data)))
 	for {
 		if err := b.opts.Wait(ctx); err != nil {
@@ -408,7 +432,106 @@ func (b *batcher) job(ctx context.Context, kind, filename string, data []byte,
 			b.opts.Progress(kind, res.Percentage)
 		}
 		if res.Status == wecom.JobFinished {
+			if err := b.opts.Mirror.db.FinishBatchJob(context.WithoutCancel(ctx), nil, jobID, "finished", b.opts.Now()); err != nil {
+				return nil, err
+			}
 			return res, nil
 		}
 	}
+}
+
+func opKey(op Op) string {
+	if op.Kind == OpCreateDepartment {
+		return "d:" + strconv.FormatInt(op.Department, 10)
+	}
+	return "u:" + strings.ToLower(op.UserID)
+}
+
+// collect polls the jobs a killed run left running to their end and
+// records what they created among the plan's creations (by key).
+func (b *batcher) collect(ctx context.Context, depts, users []Op) (map[string]bool, error) {
+	db := b.opts.Mirror.db
+	pending, err := db.PendingBatchJobs(ctx, nil)
+	if err != nil || len(pending) == 0 {
+		return nil, err
+	}
+	byKey := map[string]Op{}
+	for _, op := range append(append([]Op(nil), depts...), users...) {
+		byKey[opKey(op)] = op
+	}
+	done := map[string]bool{}
+	for _, j := range pending {
+		var res *wecom.BatchResult
+		for {
+			b.rep.Calls++
+			res, err = b.opts.Client.BatchGetResult(ctx, j.JobID)
+			if wecom.IsCode(err, 40088) || wecom.IsCode(err, 40089) {
+				// Unknown or past the last 5 results: whatever it did, the
+				// plan's ops redo (WeCom absorbs repeats as updates).
+				b.log.Warn("batch job of an earlier run is lost; its rows are planned again", zap.String("jobid", j.JobID), zap.Error(err))
+				if err := db.FinishBatchJob(context.WithoutCancel(ctx), nil, j.JobID, "lost", b.opts.Now()); err != nil {
+					return nil, err
+				}
+				res = nil
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("contacts: batch: poll the earlier job %s: %w", j.JobID, err)
+			}
+			if res.Status == wecom.JobFinished {
+				break
+			}
+			if err := b.opts.Wait(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if res == nil {
+			continue
+		}
+		var ds []Department
+		var ms []Member
+		for _, r := range res.Result {
+			if r.ErrCode != 0 {
+				continue
+			}
+			key := "u:" + strings.ToLower(r.UserID)
+			if j.Kind == "replace_party" {
+				key = "d:" + strconv.Itoa(r.PartyID)
+			}
+			op, ok := byKey[key]
+			if !ok || done[key] {
+				continue
+			}
+			done[key] = true
+			if op.Kind == OpCreateDepartment {
+				ds = append(ds, *op.WantDepartment)
+			} else {
+				m := *op.WantMember
+				m.MainDepartment = firstDepartment(op.UserFields)
+				ms = append(ms, m)
+			}
+		}
+		wctx := context.WithoutCancel(ctx)
+		if err := b.opts.Mirror.PutDepartments(wctx, nil, ds, b.opts.Now()); err != nil {
+			return nil, err
+		}
+		if err := b.opts.Mirror.PutMembers(wctx, nil, ms, b.opts.Now()); err != nil {
+			return nil, err
+		}
+		if err := db.FinishBatchJob(wctx, nil, j.JobID, "finished", b.opts.Now()); err != nil {
+			return nil, err
+		}
+		b.rep.Departments += len(ds)
+		b.rep.Members += len(ms)
+		b.rep.Collected = append(b.rep.Collected, j.JobID)
+		b.log.Info("collected the result of an earlier run's batch job", zap.String("jobid", j.JobID), zap.Int("departments", len(ds)), zap.Int("members", len(ms)))
+	}
+	return done, nil
+}
+
+// PendingBatch says whether a job an earlier run submitted may still be
+// running (or finished unrecorded): the next run collects it first.
+func (m *Mirror) PendingBatch(ctx context.Context) (bool, error) {
+	js, err := m.db.PendingBatchJobs(ctx, nil)
+	return len(js) > 0, err
 }

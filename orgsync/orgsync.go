@@ -23,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/wecomapp/wecomapp/config"
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/store"
@@ -60,6 +59,25 @@ func (g *GuardStopped) Error() string {
 	return fmt.Sprintf("sync run %d stopped by the guard: %v", g.RunID, g.Guard)
 }
 
+// Config is how careful a run is (the sync section of the configuration).
+type Config struct {
+	// MaxShare is the share of members or departments a run may disable or
+	// delete before the guard stops it. Default contacts.DefaultGuardShare.
+	MaxShare float64
+	// Grace is how long a leaver stays disabled before being deleted; 0
+	// deletes no member.
+	Grace time.Duration
+	// ManageAll lets a run change objects the data center did not create.
+	ManageAll bool
+	// Drift is "reassert" (write the data center's values over a change
+	// made in the console) or "report" (leave it, list it).
+	Drift string
+	// Batch lets a first load use WeCom's import jobs.
+	Batch bool
+	// Members is "all" or "registered" (only people who enrolled).
+	Members string
+}
+
 // Options configure a Runner.
 type Options struct {
 	DB     *store.DB
@@ -67,7 +85,7 @@ type Options struct {
 	Coord  coord.Store
 	// Client is the contacts-sync secret's client; nil allows only dry runs.
 	Client *wecom.Client
-	Config config.Sync
+	Config Config
 	Logger *zap.Logger
 	// Registerer takes the run metrics; nil registers none.
 	Registerer prometheus.Registerer
@@ -454,7 +472,11 @@ func (r *Runner) apply(ctx context.Context, ro RunOptions, res *Result) error {
 	pl := res.Plan
 	opts := contacts.ApplyOptions{Client: r.opts.Client, Mirror: r.opts.Mirror, Desired: res.Desired, Touched: res.touched,
 		Logger: r.opts.Logger, Progress: ro.Progress}
-	if r.opts.Config.Batch && len(ro.Only) == 0 && contacts.Batchable(pl) {
+	pending, err := r.opts.Mirror.PendingBatch(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ro.Only) == 0 && (pending || r.opts.Config.Batch && contacts.Batchable(pl)) {
 		br, err := contacts.ApplyBatch(ctx, pl, contacts.BatchOptions{Client: r.opts.Client, Mirror: r.opts.Mirror, Logger: r.opts.Logger, Wait: r.opts.Wait})
 		res.Batch = br
 		if err != nil {

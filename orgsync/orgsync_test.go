@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/wecomapp/wecomapp/config"
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
@@ -41,9 +40,10 @@ type rig struct {
 	reg    *prometheus.Registry
 	co     coord.Store
 	dc     store.DataCenter
+	wait   func(ctx context.Context) error
 }
 
-func newRig(t *testing.T, db *store.DB, sc demo.Scale, cfg config.Sync) *rig {
+func newRig(t *testing.T, db *store.DB, sc demo.Scale, cfg orgsync.Config) *rig {
 	t.Helper()
 	ctx := context.Background()
 	u := demo.Generate(sc)
@@ -78,12 +78,24 @@ func newRig(t *testing.T, db *store.DB, sc demo.Scale, cfg config.Sync) *rig {
 	r.runner, err = orgsync.New(orgsync.Options{
 		DB: db, Mirror: r.mirror, Coord: r.co, Client: cl, Config: cfg, Registerer: r.reg,
 		// Batch jobs advance on the simulator's clock: each poll moves it on.
-		Wait: func(ctx context.Context) error { r.sim.Advance(3 * time.Second); return nil },
+		Wait: func(ctx context.Context) error {
+			if r.wait != nil {
+				return r.wait(ctx)
+			}
+			r.sim.Advance(3 * time.Second)
+			return nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// setWait replaces the runner with one whose batch polls wait with wait.
+func (r *rig) setWait(t *testing.T, wait func(ctx context.Context) error) {
+	t.Helper()
+	r.wait = wait
 }
 
 func (r *rig) writes() int {
@@ -169,7 +181,7 @@ func bigger() demo.Scale {
 func TestFirstLoadThroughBatchJobs(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		r := newRig(t, db, bigger(), config.Sync{Batch: true})
+		r := newRig(t, db, bigger(), orgsync.Config{Batch: true})
 		if err := r.mirror.PutTagRule(ctx, nil, contacts.TagRule{Name: "全体辅导员", Rule: `category == "counselor"`, Enabled: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -233,12 +245,52 @@ func TestFirstLoadThroughBatchJobs(t *testing.T) {
 	})
 }
 
+// TestBatchJobOfAKilledRun: a first load stopped while its members' job
+// runs in WeCom; the next run collects that job's result instead of
+// submitting the rows again, and converges with no member created twice.
+func TestBatchJobOfAKilledRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db, bigger(), orgsync.Config{Batch: true})
+		ctx, cancel := context.WithCancel(context.Background())
+		r.setWait(t, func(ctx context.Context) error {
+			if len(r.sim.Calls("/cgi-bin/batch/syncuser")) > 0 {
+				cancel() // killed while the members' job runs
+				return ctx.Err()
+			}
+			r.sim.Advance(3 * time.Second)
+			return nil
+		})
+		res, err := r.runner.Run(ctx, orgsync.RunOptions{})
+		if err == nil || res.Status != store.SyncInterrupted {
+			t.Fatalf("first run: %v, status %v; want interrupted", err, res)
+		}
+		if n := len(r.sim.Snapshot().Users); n > 1 {
+			t.Logf("%d members in WeCom before the job ended", n)
+		}
+		r.setWait(t, func(ctx context.Context) error { r.sim.Advance(3 * time.Second); return nil })
+		res, err = r.runner.Run(context.Background(), orgsync.RunOptions{})
+		if err != nil || res.Status != store.SyncConverged {
+			t.Fatalf("second run: %v", err)
+		}
+		if res.Batch == nil || len(res.Batch.Collected) != 1 {
+			t.Fatalf("second run's batch = %+v, want the first run's job collected", res.Batch)
+		}
+		if n := len(r.sim.Calls("/cgi-bin/batch/syncuser")); n != 1 {
+			t.Errorf("%d syncuser jobs submitted, want the one", n)
+		}
+		if n := len(r.sim.Calls("/cgi-bin/user/create")); n != 0 {
+			t.Errorf("%d user/create calls after the job was collected", n)
+		}
+		r.converged(t, res.Desired)
+	})
+}
+
 // TestGuardAndConfirm: half the students gone stops the run (nothing
 // written, recorded as guard); a confirmed run applies it and is audited.
 func TestGuardAndConfirm(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		r := newRig(t, db, demo.Small(), config.Sync{})
+		r := newRig(t, db, demo.Small(), orgsync.Config{})
 		if _, err := r.runner.Run(ctx, orgsync.RunOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +341,7 @@ func TestGuardAndConfirm(t *testing.T) {
 func TestEnrolOne(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		r := newRig(t, db, demo.Small(), config.Sync{Members: "registered"})
+		r := newRig(t, db, demo.Small(), orgsync.Config{Members: "registered"})
 		if err := r.mirror.PutTagRule(ctx, nil, contacts.TagRule{Name: "全体学生", Rule: `kind == "student"`, Enabled: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +393,7 @@ func TestEnrolOne(t *testing.T) {
 func TestVerifyAndBusy(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		r := newRig(t, db, demo.Small(), config.Sync{})
+		r := newRig(t, db, demo.Small(), orgsync.Config{})
 		if _, err := r.runner.Run(ctx, orgsync.RunOptions{}); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,6 +27,8 @@ func demoScale(name string) (demo.Scale, error) {
 func cmdSeed(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("seed", "", "Load the demo university into the data-center intermediate tables (departments, faculty, students), as the data center's nightly distribution would, and its tag rules into tag_rules. Safe to run again: rows are upserted.")
 	scale := fs.String("scale", "demo", "demo (a small university) or full (2,013 departments, 36,000 people)")
+	churn := fs.Float64("churn", 0, "instead of seeding, change the data-center tables as a night would: this share of the people join, leave or move (a third each), this share of the departments are renamed, and one tag rule changes (0.01 is 1 %)")
+	churnSeed := fs.Uint64("churn-seed", 1, "the churn's random seed: the same seed makes the same changes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,6 +43,9 @@ func cmdSeed(ctx context.Context, e *env, args []string) error {
 	defer db.Close()
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
+	}
+	if *churn > 0 {
+		return seedChurn(ctx, e, db, *churn, *churnSeed)
 	}
 	u := demo.Generate(sc)
 	if err := loadDemoRecords(ctx, db, u, time.Now()); err != nil {
@@ -91,4 +97,52 @@ func seedTagRules(ctx context.Context, db *store.DB, u *demo.University) (int, e
 		return 0, fmt.Errorf("save the demo's tag rules: %w", err)
 	}
 	return len(rules), nil
+}
+
+// churnRule is the tag rule a churn changes, and how: non-staffed people
+// leave the all-staff tag.
+const (
+	churnRule     = "全体在职教职工"
+	churnRuleText = `kind == "faculty" && status == "active" && category != "non_staffed"`
+)
+
+// seedChurn applies demo.Churn to the tables as they are, and changes one
+// tag rule, for the 1 %-churn benchmark and rehearsals.
+func seedChurn(ctx context.Context, e *env, db *store.DB, share float64, seed uint64) error {
+	dc, err := db.ReadDataCenter(ctx)
+	if err != nil {
+		return err
+	}
+	if len(dc.Faculty)+len(dc.Students) == 0 {
+		return errors.New("seed --churn: the data-center tables are empty: run `wecomapp seed` first")
+	}
+	next, sum := demo.Churn(dc, share, seed)
+	ch, err := db.ApplyDataCenter(ctx, store.DataCenterLoad{Rows: next, Departments: true, Faculty: true, Students: true}, time.Now())
+	if err != nil {
+		return fmt.Errorf("seed --churn: %w", err)
+	}
+	m, err := contacts.New(db, contacts.Options{})
+	if err != nil {
+		return err
+	}
+	rule := "unchanged (no such rule)"
+	rules, err := m.TagRules(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		if r.Name == churnRule && r.Rule != churnRuleText {
+			r.Rule = churnRuleText
+			if err := m.PutTagRule(ctx, nil, r); err != nil {
+				return err
+			}
+			rule = "changed"
+		} else if r.Name == churnRule {
+			rule = "already changed"
+		}
+	}
+	fmt.Fprintf(e.stdout, "churned the data center (%.1f%%): %s; rows written: %d departments, %d faculty, %d students; tag rule %s %s\n",
+		share*100, sum, ch.Departments.Updated+ch.Departments.Inserted, ch.Faculty.Updated+ch.Faculty.Inserted,
+		ch.Students.Updated+ch.Students.Inserted, churnRule, rule)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,8 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	var (
 		co coord.Store
 		cl *wecom.Client
+		// The client's own counts, per API and errcode: printed at the end.
+		apiReg = prometheus.NewRegistry()
 	)
 	if !*dry {
 		co, err = openCoord(ctx, cfg)
@@ -87,7 +90,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer co.Close()
-		if cl, err = contactsClient(cfg, co, log); err != nil {
+		if cl, err = contactsClient(cfg, co, log, apiReg); err != nil {
 			return err
 		}
 	}
@@ -95,7 +98,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	runner, err := orgsync.New(orgsync.Options{DB: db, Mirror: m, Coord: co, Client: cl, Config: cfg.Sync, Logger: log})
+	runner, err := orgsync.New(orgsync.Options{DB: db, Mirror: m, Coord: co, Client: cl, Config: syncConfig(cfg.Sync), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -193,6 +196,9 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	for _, f := range rep.Failures {
 		fmt.Fprintf(e.stdout, "failed: %s: errcode %d: %s\n  what to do: %s\n", orgsync.OpObject(f.Op), f.Code, f.Message, f.Advice)
 	}
+	if by := apiCalls(apiReg); by != "" {
+		fmt.Fprintf(e.stdout, "API requests by endpoint (retries included): %s\n", by)
+	}
 	if err != nil {
 		if rep.Interrupted {
 			return fmt.Errorf("sync interrupted after %d of %d operations (run again to resume): %w", rep.Applied+rep.Failed+rep.Skipped, ops, err)
@@ -256,14 +262,14 @@ func writePlanFile(plan *contacts.Plan, path string) error {
 // contactsClient is the contacts-sync secret's client, built from the
 // configuration as serve builds it, against wecom.api_base (WeCom, or a
 // standalone `wecomapp sim`).
-func contactsClient(cfg *config.Config, co coord.Store, log *zap.Logger) (*wecom.Client, error) {
+func contactsClient(cfg *config.Config, co coord.Store, log *zap.Logger, reg prometheus.Registerer) (*wecom.Client, error) {
 	if cfg.WeCom.APIBase == "" && cfg.Simulator.Enabled {
 		return nil, errors.New("sync: wecom.api_base is empty while simulator.enabled is on: the simulator embedded in `wecomapp serve` has secrets of its own; point wecom.api_base and wecom.contacts.secret at a standalone `wecomapp sim`, or at WeCom with simulator.enabled off")
 	}
 	corp, err := wecom.New(wecom.Options{
 		BaseURL: cfg.WeCom.APIBase, OAuthBaseURL: cfg.WeCom.OAuthBase, LoginBaseURL: cfg.WeCom.LoginBase, CorpID: cfg.WeCom.CorpID,
 		ContactSecret: cfg.WeCom.Contacts.Secret.Value(), Coord: co, HTTPTimeout: cfg.WeCom.HTTPTimeout,
-		Logger: log, Registerer: prometheus.NewRegistry(),
+		Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
@@ -298,4 +304,41 @@ func syncProgress(w io.Writer, total int) (func(done, total int, op contacts.Op)
 			fmt.Fprintf(w, "sync: %d/%d operations (%d%%)\n", done, total, done*100/total)
 		}
 	}, func() {}
+}
+
+// apiCalls is the client's wecom_api_requests_total summed per API, the
+// busiest first: "user/create 212, tag/create 123".
+func apiCalls(reg *prometheus.Registry) string {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return ""
+	}
+	by := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "wecom_api_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "api" {
+					by[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	apis := make([]string, 0, len(by))
+	for a := range by {
+		apis = append(apis, a)
+	}
+	sort.Slice(apis, func(i, j int) bool {
+		if by[apis[i]] != by[apis[j]] {
+			return by[apis[i]] > by[apis[j]]
+		}
+		return apis[i] < apis[j]
+	})
+	parts := make([]string, len(apis))
+	for i, a := range apis {
+		parts[i] = fmt.Sprintf("%s %d", a, int(by[a]))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -103,7 +103,12 @@ func newSyncRunner(base context.Context, cfg *config.Config, db *store.DB, co co
 	} else {
 		log.Warn("wecom.contacts.secret is not set: the contacts sync can plan but not apply; set WECOMAPP_WECOM_CONTACTS_SECRET")
 	}
-	return orgsync.New(orgsync.Options{DB: db, Mirror: mirror, Coord: co, Client: cl, Config: cfg.Sync, Logger: log, Registerer: reg, Base: base})
+	return orgsync.New(orgsync.Options{DB: db, Mirror: mirror, Coord: co, Client: cl, Config: syncConfig(cfg.Sync), Logger: log, Registerer: reg, Base: base})
+}
+
+// syncConfig is the sync section as orgsync takes it.
+func syncConfig(c config.Sync) orgsync.Config {
+	return orgsync.Config{MaxShare: c.MaxShare, Grace: c.Grace, ManageAll: c.ManageAll, Drift: c.Drift, Batch: c.Batch, Members: c.Members}
 }
 
 // syncOnStart runs the first sync when the mirror is empty (sync.on_start:

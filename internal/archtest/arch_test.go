@@ -71,6 +71,9 @@ func TestDependencyRules(t *testing.T) {
 		"cas":        {"store", "wecom", "inbox", "handler", "config", "coord", "auth"},
 		"contacts":   {"handler", "config", "inbox", "workbench", "auth"},
 		"datacenter": {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
+		"orgsync":    {"handler", "config", "inbox", "workbench", "auth"},
+		"selfreg":    {"handler", "config", "inbox", "workbench", "wecom"},
+		"classgroup": {"handler", "config", "inbox", "workbench", "auth"},
 	}
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
