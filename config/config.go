@@ -29,6 +29,7 @@ type Config struct {
 	Security  Security  `yaml:"security"`
 	Auth      Auth      `yaml:"auth"`
 	Sync      Sync      `yaml:"sync"`
+	SelfReg   SelfReg   `yaml:"selfreg"`
 }
 
 // Server is the HTTP server.
@@ -192,6 +193,26 @@ type Sync struct {
 	// OnStart runs a sync when the platform starts with an empty mirror
 	// (the demo's first load).
 	OnStart bool `yaml:"on_start"`
+	// ClassGroups keeps a group chat per class (students and counselor)
+	// in step after each run, owned by the first app of wecom.apps, whose
+	// visible range must be the whole corp.
+	ClassGroups bool `yaml:"class_groups"`
+}
+
+// SelfReg is self-registration (/register): how teachers and students join
+// the school's WeCom when its invitations are off.
+type SelfReg struct {
+	Enabled bool `yaml:"enabled"`
+	// PerPerson and PerIP are attempts an hour. Campus Wi-Fi puts many
+	// people behind few addresses in freshman week: PerIP is generous.
+	PerPerson int `yaml:"per_person"`
+	PerIP     int `yaml:"per_ip"`
+	// DeptAttribute is the CAS attribute holding the person's department
+	// code, checked against the data center; empty skips that check.
+	DeptAttribute string `yaml:"dept_attribute"`
+	// Welcome is the app message sent once a person joined; {name} is
+	// replaced by their name.
+	Welcome string `yaml:"welcome"`
 }
 
 // Defaults is the embedded default: SQLite under ./data, in-process
@@ -220,6 +241,8 @@ func Defaults() Config {
 		Simulator: Simulator{Enabled: true, Mount: "/wecomsim", Seed: "demo", CallbackRetries: 3, CallbackTimeout: 5 * time.Second},
 		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 15, Poll: 500 * time.Millisecond, Retention: 30 * 24 * time.Hour},
 		Auth:      Auth{IdleTimeout: 2 * time.Hour, Lifetime: 12 * time.Hour, CASName: "统一身份认证", CASProtocol: 3},
-		Sync:      Sync{Schedule: "30 5 * * *", MaxShare: 0.05, Grace: 30 * 24 * time.Hour, Drift: "reassert", Batch: true, Members: "all", OnStart: true},
+		SelfReg: SelfReg{Enabled: true, PerPerson: 5, PerIP: 300,
+			Welcome: "{name}，欢迎加入学校企业微信！在企业微信的工作台打开「一站式服务大厅」办理业务。想在个人微信里使用：企业微信 → 我 → 设置 → 微信插件 → 扫码关注，之后在微信「通讯录 → 我的企业」里就能进入。"},
+		Sync: Sync{Schedule: "30 5 * * *", MaxShare: 0.05, Grace: 30 * 24 * time.Hour, Drift: "reassert", Batch: true, Members: "all", OnStart: true, ClassGroups: true},
 	}
 }

@@ -190,6 +190,13 @@ func validate(c *Config) []Problem {
 		add("sync.members", "", fmt.Sprintf("%q is not all or registered", c.Sync.Members), "all")
 	}
 
+	if c.SelfReg.PerPerson < 1 || c.SelfReg.PerPerson > 100 {
+		add("selfreg.per_person", "", fmt.Sprintf("%d is outside 1..100", c.SelfReg.PerPerson), "5")
+	}
+	if c.SelfReg.PerIP < 1 {
+		add("selfreg.per_ip", "", fmt.Sprintf("%d is below 1", c.SelfReg.PerIP), "300")
+	}
+
 	if k := c.Security.DataKey; k.IsSet() {
 		if _, err := DecodeDataKey(k.Value()); err != nil {
 			add("security.data_key", k.Source, err.Error(), "the output of: openssl rand -base64 32")

@@ -9,6 +9,22 @@ import (
 	"github.com/wecomapp/wecomapp/store"
 )
 
+// EnrolError is an enrolment WeCom refused: its errcode and what to do.
+type EnrolError struct {
+	UserID  string
+	Code    int
+	Message string
+	Advice  string
+}
+
+func (e *EnrolError) Error() string {
+	return fmt.Sprintf("orgsync: enrol %s: WeCom refused (errcode %d): %s", e.UserID, e.Code, e.Message)
+}
+
+// ErrNothingToEnrol is an enrolment whose plan held nothing for the
+// person: no data-center record to make them from, or already a member.
+var ErrNothingToEnrol = errors.New("orgsync: nothing to enrol (no data-center record, or already a member)")
+
 // Enrol makes one person a member now, through the same machinery as the
 // nightly run: their enrolment is recorded (so sync.members = registered
 // keeps them), then a run limited to their own ops creates them in WeCom
@@ -40,12 +56,12 @@ func (r *Runner) Enrol(ctx context.Context, userID, via, actor string, wait time
 			}
 		}
 		if !created {
-			return res, fmt.Errorf("orgsync: enrol %s: nothing to do (no data-center record, or already a member)", userID)
+			return res, fmt.Errorf("enrol %s: %w", userID, ErrNothingToEnrol)
 		}
 		if res.Status != store.SyncConverged {
 			if res.Report != nil && len(res.Report.Failures) > 0 {
 				f := res.Report.Failures[0]
-				return res, fmt.Errorf("orgsync: enrol %s: WeCom refused (errcode %d): %s", userID, f.Code, f.Advice)
+				return res, &EnrolError{UserID: userID, Code: f.Code, Message: f.Message, Advice: f.Advice}
 			}
 			return res, fmt.Errorf("orgsync: enrol %s: run %d ended %s", userID, res.RunID, res.Status)
 		}

@@ -40,6 +40,7 @@ import (
 //	POST   contacts/tag/create|update|delete|addtagusers|deltagusers  ({"tagid"} for delete)
 //	POST   jssdk/verify JSConfig         VerifyJSSignature → {"errcode","errmsg"} (jsapi.go)
 //	GET    workbench?agentid=&userid=    WorkbenchTile (workbench.go)
+//	GET    appchats[?userid=]            {"chats":[AppChatSummary…]}; appchat?chatid= AppChat (appchat.go)
 //	POST   checkin [CheckinRecord…]      AddCheckin → {"errcode","errmsg"} (checkin.go)
 //	GET    checkin?userid=&start=&end=   Checkins (RFC 3339 or unix seconds)
 //	GET    inbox?userid=                 {"userid","items":[InboxItem…]} newest first (inbox.go)
@@ -258,6 +259,7 @@ func (s *Sim) adminRoutes() *http.ServeMux {
 	}
 	s.adminJSAPI(mux)
 	s.adminWorkbench(mux)
+	s.adminAppChats(mux)
 	s.adminCheckin(mux)
 	s.inboxAdminRoutes(mux, p)
 	return mux

@@ -324,6 +324,7 @@ type inboxView struct {
 	Filter    int64
 	AllHref   string
 	Items     []itemView
+	Chats     []chatView // app group chats the member is in (appchat.go)
 	Dropped   int
 	Flash     *flashView
 	PressURL  string
@@ -518,6 +519,7 @@ func (s *Sim) servePhoneInbox(w http.ResponseWriter, r *http.Request) {
 			OpenHref: me + "/open/" + itoa(id), TabHref: me + "?app=" + itoa(id), HasHome: app.HomeURL != "", Active: id == filter})
 	}
 	items := s.inboxLocked(m.UserID)
+	v.Chats = s.chatViews(m)
 	s.mu.Unlock()
 	for i := range v.Apps {
 		v.Apps[i].Tile = s.workbenchTile(v.Apps[i].AgentID, m.UserID)

@@ -115,6 +115,12 @@ func (s *Sim) apiRoutes() []*endpoint {
 		{Path: "/cgi-bin/agent/batch_set_workbench_data", Method: post, Access: accessApp, Handle: s.handleBatchSetWorkbenchData},
 		{Path: "/cgi-bin/agent/get_workbench_data", Method: post, Access: accessApp, Handle: s.handleGetWorkbenchData},
 
+		// §13 app group chats (appchat.go)
+		{Path: "/cgi-bin/appchat/create", Method: post, Access: accessApp, Handle: s.handleAppChatCreate},
+		{Path: "/cgi-bin/appchat/update", Method: post, Access: accessApp, Handle: s.handleAppChatUpdate},
+		{Path: "/cgi-bin/appchat/get", Method: get, Access: accessApp, Handle: s.handleAppChatGet},
+		{Path: "/cgi-bin/appchat/send", Method: post, Access: accessApp, Handle: s.handleAppChatSend},
+
 		// §9 checkin (checkin.go); callers also need App.NoCheckinAPI unset
 		{Path: "/cgi-bin/checkin/getcheckindata", Method: post, Access: accessApp, Handle: s.handleGetCheckinData},
 		{Path: "/cgi-bin/checkin/getcheckin_daydata", Method: post, Access: accessApp, Handle: s.handleGetCheckinDayData},

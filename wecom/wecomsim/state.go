@@ -60,6 +60,7 @@ type state struct {
 
 	// workbench and checkins are created on first use (workbench.go, checkin.go).
 	workbench map[int64]*workbenchApp        // agentid → template and members' own data
+	appchats  *appChats                      // app group chats, created on first use (appchat.go)
 	checkins  map[checkinKey][]CheckinRecord // records added by tests, per member-day
 
 	getUserIDMisses    int // user/getuserid misses since getUserIDMissStart
