@@ -7,7 +7,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: run build sim migrate seed test test-short bench fuzz lint fmt clean
+.PHONY: run build sim migrate seed test test-short bench bench-sync fuzz lint fmt clean
 
 run: build ## build and serve the embedded default (SQLite, in-process cache, WeCom simulator)
 	./$(BIN) serve
@@ -32,6 +32,9 @@ test-short: ## the whole suite without the race detector
 
 bench: ## benchmarks (BENCHTIME=3s to lengthen)
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+bench-sync: ## the contacts sync at full scale from the command line (first load, no change, 1 % churn, killed and resumed, the guard); ~10 min
+	./scripts/bench-sync.sh full
 
 fuzz: ## a short run of every fuzz target (FUZZTIME=1m to lengthen)
 	$(GO) test -run='^$$' -fuzz='^FuzzOpenAndParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./wecom/

@@ -77,6 +77,9 @@ const (
 	PermAudit     Perm = "audit"     // read the audit log
 	PermContent   Perm = "content"   // campus overview content
 	PermMessage   Perm = "message"   // send messages
+	// PermContacts runs the contacts sync and edits the tag rules: it
+	// changes the whole corp's contacts in WeCom, so super admins only.
+	PermContacts Perm = "contacts"
 )
 
 // rolePerms is what each role may do (super: everything).

@@ -246,7 +246,7 @@ func TestAllowedAndScope(t *testing.T) {
 	dept2 := auth.Grant{UserID: "b", Role: auth.AdminDept, Depts: []string{"0302", "0301"}}
 	sender := auth.Grant{UserID: "c", Role: auth.AdminSender}
 	auditor := auth.Grant{UserID: "d", Role: auth.AdminAuditor}
-	all := []auth.Perm{auth.PermWorkbench, auth.PermRoles, auth.PermGrants, auth.PermAudit, auth.PermContent, auth.PermMessage}
+	all := []auth.Perm{auth.PermWorkbench, auth.PermRoles, auth.PermGrants, auth.PermAudit, auth.PermContent, auth.PermMessage, auth.PermContacts}
 	want := map[string][]auth.Perm{
 		"super":   all,
 		"dept":    {auth.PermWorkbench, auth.PermContent},

@@ -19,6 +19,8 @@ import (
 	"github.com/wecomapp/wecomapp/h5"
 	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/internal/logctx"
+	"github.com/wecomapp/wecomapp/orgsync"
+	"github.com/wecomapp/wecomapp/selfreg"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/wecom"
 	"github.com/wecomapp/wecomapp/workbench"
@@ -81,10 +83,22 @@ type Deps struct {
 	CASSimMount string
 	// JoinContact is shown to people who are not members yet.
 	JoinContact string
+	// SelfReg, when set (with CAS), serves self-registration under
+	// /register: the QR code, the CAS round trip, the form. Nil answers
+	// those pages with "自助注册未开通".
+	SelfReg *selfreg.Service
+	// SelfRegDeptAttr names the CAS attribute holding the person's
+	// department code, checked against the data center's; "" skips the
+	// department check.
+	SelfRegDeptAttr string
 	// Try and TryAdmin are demo members the status page suggests (the
 	// embedded default only).
 	Try      []TryPerson
 	TryAdmin *TryPerson
+	// Sync runs the contacts sync from the console (通讯录同步); nil: the
+	// console's sync pages say it is not configured. Tag rules are edited
+	// either way (they are data in the store).
+	Sync *orgsync.Runner
 }
 
 // simulatorPublicBanner is shown on every page when Deps.SimulatorPublic.
@@ -149,9 +163,9 @@ func New(d Deps) (http.Handler, error) {
 	}), nil
 }
 
-// sessionPath: the H5 pages, the console and sign-in.
+// sessionPath: the H5 pages, the console, sign-in and self-registration.
 func sessionPath(p string) bool {
-	for _, prefix := range []string{"/app/", "/admin/", "/auth/", "/login", "/join"} {
+	for _, prefix := range []string{"/app/", "/admin/", "/auth/", "/login", "/join", "/register"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

@@ -154,10 +154,26 @@ func (r *Runner) After(s Step) {
 // outcome is in its record (sync_runs) and the log. Wait waits for the
 // runs started so.
 func (r *Runner) Go(ro RunOptions) error {
+	if !ro.DryRun && r.opts.Client == nil {
+		return errors.New("orgsync: no contacts client: set the contacts-sync secret (wecom.contacts.secret) to apply")
+	}
 	if !r.running.TryLock() {
 		return ErrBusy
 	}
 	r.running.Unlock() // Run takes it again; a race here only makes one of two ErrBusy
+	if r.opts.Coord != nil {
+		// Another instance's run: say so now rather than only in the log.
+		lock, err := r.opts.Coord.TryLock(r.opts.Base, Lock, Lease)
+		if errors.Is(err, coord.ErrLocked) {
+			return ErrBusy
+		}
+		if err != nil {
+			return fmt.Errorf("orgsync: take the lock %s: %w", Lock, err)
+		}
+		if err := lock.Release(r.opts.Base); err != nil {
+			return fmt.Errorf("orgsync: release the lock %s: %w", Lock, err)
+		}
+	}
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
@@ -174,6 +190,10 @@ func (r *Runner) Go(ro RunOptions) error {
 	}()
 	return nil
 }
+
+// CanApply says whether runs can apply (a contacts-sync client is set);
+// without one they can only plan.
+func (r *Runner) CanApply() bool { return r.opts.Client != nil }
 
 // Wait waits for the runs Go started.
 func (r *Runner) Wait() { r.bg.Wait() }
@@ -579,9 +599,20 @@ type Counts struct {
 	Adopted  int               `json:"adopted"`
 	Batch    *BatchCounts      `json:"batch,omitempty"`
 	Drift    []string          `json:"drift,omitempty"`
+	Guard    *GuardCounts      `json:"guard,omitempty"`
 	Steps    map[string]string `json:"steps,omitempty"`
 	Problems int               `json:"problems"`
 	Millis   int64             `json:"millis"`
+}
+
+// GuardCounts is what the guard weighed: disables and deletions against
+// the mirror's totals.
+type GuardCounts struct {
+	Members          int     `json:"members"`
+	MembersTotal     int     `json:"members_total"`
+	Departments      int     `json:"departments"`
+	DepartmentsTotal int     `json:"departments_total"`
+	Share            float64 `json:"share"`
 }
 
 // BatchCounts is what a run's batch jobs did.
@@ -615,6 +646,9 @@ func record(res *Result) (counts, failures []byte) {
 	}
 	for _, t := range res.Drift {
 		c.Drift = append(c.Drift, string(t.Kind)+" "+t.ID)
+	}
+	if g := res.Guard; g != nil {
+		c.Guard = &GuardCounts{g.Members, g.MembersTotal, g.Departments, g.DepartmentsTotal, g.Share}
 	}
 	counts, _ = json.Marshal(c)
 	failures, _ = json.Marshal(fs)

@@ -41,7 +41,10 @@ type rig struct {
 	co     coord.Store
 	dc     store.DataCenter
 	wait   func(ctx context.Context) error
+	client *wecom.Client
 }
+
+func (r *rig) runnerClient(t *testing.T) *wecom.Client { return r.client }
 
 func newRig(t *testing.T, db *store.DB, sc demo.Scale, cfg orgsync.Config) *rig {
 	t.Helper()
@@ -62,6 +65,7 @@ func newRig(t *testing.T, db *store.DB, sc demo.Scale, cfg orgsync.Config) *rig 
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.client = cl
 	r.mirror, err = contacts.New(db, contacts.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -447,4 +451,54 @@ func mustCounter(t *testing.T, reg *prometheus.Registry, status string) promethe
 		}
 	}
 	return c
+}
+
+// TestDriftReported: with sync.drift = report, a member changed in the
+// console is left as it is and listed; with reassert, the next run writes
+// the data center's values back with one update.
+func TestDriftReported(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := newRig(t, db, demo.Small(), orgsync.Config{Drift: "report"})
+		if _, err := r.runner.Run(ctx, orgsync.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		who := r.dc.Faculty[5].StaffNo
+		if err := r.sim.AdminUpdateUser(who, map[string]any{"position": "console edit"}); err != nil {
+			t.Fatal(err)
+		}
+		// The change_contact event, as the inbox hands it to the mirror.
+		if err := db.MarkMirrorTouched(ctx, nil, store.MirrorTouch{Kind: store.MirrorKindMember, ID: who, Event: "update_user", TouchedAt: store.Millis(time.Now()), FirstAt: store.Millis(time.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		before := len(r.sim.Calls("/cgi-bin/user/update"))
+		res, err := r.runner.Run(ctx, orgsync.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Drift) != 1 || res.Drift[0].ID != who || len(r.sim.Calls("/cgi-bin/user/update")) != before {
+			t.Fatalf("report: drift %+v, %d updates; want %s listed and left", res.Drift, len(r.sim.Calls("/cgi-bin/user/update"))-before, who)
+		}
+		run, _ := db.GetSyncRun(ctx, nil, res.RunID)
+		if !strings.Contains(run.Counts, `"drift":["member `+who+`"]`) {
+			t.Errorf("the run's record lacks the drift: %s", run.Counts)
+		}
+		// Reasserted: one update, and the touch is cleared.
+		r2, err := orgsync.New(orgsync.Options{DB: db, Mirror: r.mirror, Coord: r.co, Client: r.runnerClient(t), Config: orgsync.Config{Drift: "reassert", MaxShare: 0.05, Members: "all"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err = r2.Run(ctx, orgsync.RunOptions{})
+		if err != nil || len(r.sim.Calls("/cgi-bin/user/update")) != before+1 {
+			t.Fatalf("reassert: %v, %d updates", err, len(r.sim.Calls("/cgi-bin/user/update"))-before)
+		}
+		for _, u := range r.sim.Snapshot().Users {
+			if u.UserID == who && u.Position == "console edit" {
+				t.Errorf("the console's position stayed")
+			}
+		}
+		if ts, _ := r.mirror.Touched(ctx); len(ts) != 0 {
+			t.Errorf("touches left: %+v", ts)
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -21,8 +22,9 @@ type TagRule struct {
 	UpdatedAt int64  `db:"updated_at"`
 }
 
-// TagRuleNameMax bounds a rule's name in bytes (the column; WeCom allows
-// 32 characters, which contacts checks).
+// TagRuleNameMax bounds a rule's name in characters (the column is
+// VARCHAR(64), characters on MySQL's utf8mb4; WeCom allows 32, which
+// contacts checks).
 const TagRuleNameMax = 64
 
 // ListTagRules lists every tag rule by name (byte order, the same on both
@@ -40,8 +42,8 @@ func (db *DB) ListTagRules(ctx context.Context, q sqlx.ExtContext) ([]TagRule, e
 // PutTagRule saves a rule at at, replacing the rule of the same name,
 // through q (nil: the pool).
 func (db *DB) PutTagRule(ctx context.Context, q sqlx.ExtContext, r TagRule, at time.Time) error {
-	if r.Name == "" || len(r.Name) > TagRuleNameMax {
-		return fmt.Errorf("store: put tag rule %q: the name must be 1 to %d bytes", r.Name, TagRuleNameMax)
+	if r.Name == "" || utf8.RuneCountInString(r.Name) > TagRuleNameMax {
+		return fmt.Errorf("store: put tag rule %q: the name must be 1 to %d characters", r.Name, TagRuleNameMax)
 	}
 	if r.Kind == "" || len(r.Kind) > 16 {
 		return fmt.Errorf("store: put tag rule %q: kind %q must be 1 to 16 bytes", r.Name, r.Kind)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,7 +77,11 @@ func TestTagRules(t *testing.T) {
 			t.Errorf("a rolled-back put stayed: %+v", got)
 		}
 
-		long := store.TagRule{Name: string(make([]byte, store.TagRuleNameMax+1)), Rule: "true", Kind: "user"}
+		// WeCom's longest name, 32 Chinese characters (96 bytes), fits.
+		if err := db.PutTagRule(ctx, nil, store.TagRule{Name: strings.Repeat("标", 32), Rule: "true", Kind: "user"}, t2); err != nil {
+			t.Errorf("a 32-character name: %v", err)
+		}
+		long := store.TagRule{Name: strings.Repeat("标", store.TagRuleNameMax+1), Rule: "true", Kind: "user"}
 		if err := db.PutTagRule(ctx, nil, long, t2); err == nil {
 			t.Error("a name longer than the column was saved")
 		}

@@ -185,6 +185,10 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
+	selfReg, err := newSelfReg(cfg, db, mirror, co, corp, syncRunner, log)
+	if err != nil {
+		return err
+	}
 
 	h, err := handler.New(handler.Deps{
 		Logger: log, DB: db, Coord: co, Metrics: reg, TrustedProxies: cfg.Server.TrustedProxies,
@@ -194,6 +198,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		Title: cfg.WeCom.Apps[0].Title, Version: versionString(), PublicURL: cfg.Server.PublicURL,
 		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount, SimulatorPublic: sim != nil && len(simExposed) > 0,
 		Sessions: pg.sessions, Workbench: pg.workbench, Admins: pg.admins, App: pg.app,
+		SelfReg: selfReg, SelfRegDeptAttr: cfg.SelfReg.DeptAttribute, Sync: syncRunner,
 		CAS: pg.cas, CASName: cfg.Auth.CASName, CASSim: pg.casSim, CASSimMount: casSimMount, JoinContact: pg.joinContact,
 		Try: pg.try, TryAdmin: pg.tryAdmin,
 	})

@@ -79,8 +79,9 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
 
 	var (
-		co coord.Store
-		cl *wecom.Client
+		co   coord.Store
+		cl   *wecom.Client
+		corp *wecom.Corp
 		// The client's own counts, per API and errcode: printed at the end.
 		apiReg = prometheus.NewRegistry()
 	)
@@ -90,7 +91,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer co.Close()
-		if cl, err = contactsClient(cfg, co, log, apiReg); err != nil {
+		if cl, corp, err = contactsClient(cfg, co, log, apiReg); err != nil {
 			return err
 		}
 	}
@@ -104,6 +105,13 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	}
 	if *verify {
 		return printVerify(ctx, e, runner)
+	}
+	if corp != nil && cfg.Sync.ClassGroups && len(cfg.WeCom.Apps) > 0 && cfg.WeCom.Apps[0].Secret.IsSet() {
+		app, err := corp.App(cfg.WeCom.Apps[0].Name)
+		if err != nil {
+			return err
+		}
+		runner.After(classGroupStep(db, app, log))
 	}
 	actor := os.Getenv("USER")
 	if actor == "" {
@@ -262,19 +270,26 @@ func writePlanFile(plan *contacts.Plan, path string) error {
 // contactsClient is the contacts-sync secret's client, built from the
 // configuration as serve builds it, against wecom.api_base (WeCom, or a
 // standalone `wecomapp sim`).
-func contactsClient(cfg *config.Config, co coord.Store, log *zap.Logger, reg prometheus.Registerer) (*wecom.Client, error) {
+func contactsClient(cfg *config.Config, co coord.Store, log *zap.Logger, reg prometheus.Registerer) (*wecom.Client, *wecom.Corp, error) {
 	if cfg.WeCom.APIBase == "" && cfg.Simulator.Enabled {
-		return nil, errors.New("sync: wecom.api_base is empty while simulator.enabled is on: the simulator embedded in `wecomapp serve` has secrets of its own; point wecom.api_base and wecom.contacts.secret at a standalone `wecomapp sim`, or at WeCom with simulator.enabled off")
+		return nil, nil, errors.New("sync: wecom.api_base is empty while simulator.enabled is on: the simulator embedded in `wecomapp serve` has secrets of its own; point wecom.api_base and wecom.contacts.secret at a standalone `wecomapp sim`, or at WeCom with simulator.enabled off")
+	}
+	var apps []wecom.AppConfig
+	for _, a := range cfg.WeCom.Apps {
+		if a.Secret.IsSet() {
+			apps = append(apps, wecom.AppConfig{Name: a.Name, AgentID: a.AgentID, Secret: a.Secret.Value()})
+		}
 	}
 	corp, err := wecom.New(wecom.Options{
 		BaseURL: cfg.WeCom.APIBase, OAuthBaseURL: cfg.WeCom.OAuthBase, LoginBaseURL: cfg.WeCom.LoginBase, CorpID: cfg.WeCom.CorpID,
-		ContactSecret: cfg.WeCom.Contacts.Secret.Value(), Coord: co, HTTPTimeout: cfg.WeCom.HTTPTimeout,
+		ContactSecret: cfg.WeCom.Contacts.Secret.Value(), Apps: apps, Coord: co, HTTPTimeout: cfg.WeCom.HTTPTimeout,
 		Logger: log, Registerer: reg,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return corp.Contacts()
+	cl, err := corp.Contacts()
+	return cl, corp, err
 }
 
 // syncProgress shows the run's progress on w: a bar on a terminal, a

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/wecomapp/wecomapp/classgroup"
 	"github.com/wecomapp/wecomapp/config"
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/orgsync"
+	"github.com/wecomapp/wecomapp/selfreg"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/wecom"
 	"github.com/wecomapp/wecomapp/wecom/wecomsim"
@@ -103,7 +107,43 @@ func newSyncRunner(base context.Context, cfg *config.Config, db *store.DB, co co
 	} else {
 		log.Warn("wecom.contacts.secret is not set: the contacts sync can plan but not apply; set WECOMAPP_WECOM_CONTACTS_SECRET")
 	}
-	return orgsync.New(orgsync.Options{DB: db, Mirror: mirror, Coord: co, Client: cl, Config: syncConfig(cfg.Sync), Logger: log, Registerer: reg, Base: base})
+	r, err := orgsync.New(orgsync.Options{DB: db, Mirror: mirror, Coord: co, Client: cl, Config: syncConfig(cfg.Sync), Logger: log, Registerer: reg, Base: base})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Sync.ClassGroups && cl != nil {
+		app, err := corp.App(cfg.WeCom.Apps[0].Name)
+		if err != nil {
+			return nil, fmt.Errorf("class groups: %w", err)
+		}
+		r.After(classGroupStep(db, app, log))
+	}
+	return r, nil
+}
+
+// classGroupStep keeps the class groups in step after each run, under
+// the run's lock, with the members the run left in WeCom.
+func classGroupStep(db *store.DB, app *wecom.Client, log *zap.Logger) orgsync.Step {
+	return orgsync.Step{Name: "class groups", Run: func(ctx context.Context, _ *orgsync.Result) (string, error) {
+		members, err := classgroup.MirrorMembers(ctx, db)
+		if err != nil {
+			return "", err
+		}
+		rep, err := classgroup.Sync(ctx, classgroup.Options{DB: db, Client: app, Members: members, Logger: log.Named("classgroup")})
+		if err != nil {
+			return "", err
+		}
+		sum := fmt.Sprintf("%d classes: %d created, %d adopted, %d updated, %d unchanged, %d deferred (WeCom's quota), %d failed; %d calls",
+			rep.Desired, rep.Created, rep.Adopted, rep.Updated, rep.Unchanged, rep.Deferred, len(rep.Failures), rep.Calls)
+		for i, f := range rep.Failures {
+			if i == 3 {
+				sum += fmt.Sprintf("; and %d more", len(rep.Failures)-3)
+				break
+			}
+			sum += fmt.Sprintf("; %s %s: errcode %d: %s", f.Op, f.ClassCode, f.ErrCode, f.Advice)
+		}
+		return sum, nil
+	}}
 }
 
 // syncConfig is the sync section as orgsync takes it.
@@ -155,4 +195,43 @@ func syncOnStart(ctx context.Context, db *store.DB, r *orgsync.Runner, mirror *c
 		}
 	}
 	return nil
+}
+
+// newSelfReg is self-registration (/register): a person verified by CAS
+// and matched against the data center is made a member at once through
+// the sync (orgsync.Runner.Enrol), then welcomed by the app.
+func newSelfReg(cfg *config.Config, db *store.DB, mirror *contacts.Mirror, co coord.Store, corp *wecom.Corp, r *orgsync.Runner, log *zap.Logger) (*selfreg.Service, error) {
+	if !cfg.SelfReg.Enabled {
+		return nil, nil
+	}
+	app, err := corp.App(cfg.WeCom.Apps[0].Name)
+	if err != nil {
+		return nil, err
+	}
+	enrol := func(ctx context.Context, userID string, actor store.Actor) error {
+		_, err := r.Enrol(ctx, userID, "selfreg", actor.UserID, time.Minute)
+		var ee *orgsync.EnrolError
+		switch {
+		case errors.As(err, &ee) && ee.Code == 60104:
+			return &selfreg.Refusal{Check: selfreg.CheckPhoneTaken, Message: "这个手机号已被学校企业微信里的另一位成员使用。",
+				Advice: "请带上身份证件到教育信息中心服务台核实：可能是旧账号未注销，或号码登记有误。"}
+		case errors.Is(err, orgsync.ErrNothingToEnrol):
+			return &selfreg.Refusal{Check: selfreg.CheckAlreadyMember, Message: "你已经是学校企业微信的成员。",
+				Advice: "用登记的手机号登录企业微信即可；要在个人微信里使用，在企业微信里关注微信插件。"}
+		case errors.Is(err, orgsync.ErrBusy):
+			return fmt.Errorf("the nightly contacts sync is running; try again in a few minutes: %w", err)
+		}
+		return err
+	}
+	welcome := func(ctx context.Context, userID string) error {
+		m, err := mirror.Member(ctx, userID)
+		if err != nil {
+			return err
+		}
+		text := strings.ReplaceAll(cfg.SelfReg.Welcome, "{name}", m.Name)
+		_, err = app.SendMessage(ctx, &wecom.Message{ToUser: []string{userID}, Text: &wecom.Text{Content: text}})
+		return err
+	}
+	return selfreg.New(selfreg.Options{DB: db, Mirror: mirror, Coord: co, Logger: log.Named("selfreg"), Enrol: enrol, Welcome: welcome,
+		PerPerson: cfg.SelfReg.PerPerson, PerIP: cfg.SelfReg.PerIP})
 }

@@ -21,9 +21,12 @@ import (
 	"github.com/wecomapp/wecomapp/auth"
 	"github.com/wecomapp/wecomapp/cas"
 	"github.com/wecomapp/wecomapp/cas/cassim"
+	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/handler"
+	"github.com/wecomapp/wecomapp/orgsync"
+	"github.com/wecomapp/wecomapp/selfreg"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
 	"github.com/wecomapp/wecomapp/wecom"
@@ -49,6 +52,14 @@ type Options struct {
 	Coord coord.Store
 	// Logger; nil discards.
 	Logger *zap.Logger
+	// SelfReg, when set, turns self-registration (/register) on: a
+	// selfreg.Service over the platform's store, mirror and coordination
+	// layer (filled in where these options leave them nil), with the
+	// test's Enrol and Welcome.
+	SelfReg *selfreg.Options
+	// Sync configures the contacts sync the console runs (Env.Sync); the
+	// zero value is the defaults (guard share 5 %, call by call).
+	Sync orgsync.Config
 }
 
 // Env is a running platform.
@@ -64,8 +75,15 @@ type Env struct {
 	Sessions  *auth.Sessions
 	Admins    *auth.Admins
 	App       *wecom.Client
+	// Sync is the contacts sync runner the console uses (over Mirror),
+	// writing the simulator's contacts through its contacts-sync secret.
+	Sync *orgsync.Runner
 	// SuperAdmin is the demo's super admin (the information center's head).
 	SuperAdmin string
+	// Mirror is the record of WeCom's contacts (empty: no sync has run).
+	Mirror *contacts.Mirror
+	// SelfReg is the self-registration service (Options.SelfReg), or nil.
+	SelfReg *selfreg.Service
 }
 
 // Start runs the platform until the test ends.
@@ -104,12 +122,16 @@ func Start(t testing.TB, opts Options) *Env {
 	corp, err := wecom.New(wecom.Options{
 		BaseURL: e.URL + "/wecomsim", OAuthBaseURL: e.URL + "/wecomsim", LoginBaseURL: e.URL + "/wecomsim", CorpID: CorpID,
 		Apps: []wecom.AppConfig{{Name: "hall", AgentID: AgentID, Secret: secret}}, Coord: e.Coord, Logger: log,
-		Registerer: prometheus.NewRegistry(),
+		ContactSecret: wecomsim.DefaultContactSecret, Registerer: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.App, err = corp.App("hall"); err != nil {
+		t.Fatal(err)
+	}
+	contactsClient, err := corp.Contacts()
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -156,12 +178,39 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 
+	if e.Mirror, err = contacts.New(db, contacts.Options{Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	if e.Sync, err = orgsync.New(orgsync.Options{DB: db, Mirror: e.Mirror, Coord: e.Coord, Client: contactsClient, Config: opts.Sync, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	// Runs started from the console end before the database closes.
+	t.Cleanup(e.Sync.Wait)
+	if opts.SelfReg != nil {
+		so := *opts.SelfReg
+		if so.DB == nil {
+			so.DB = db
+		}
+		if so.Mirror == nil {
+			so.Mirror = e.Mirror
+		}
+		if so.Coord == nil {
+			so.Coord = e.Coord
+		}
+		if so.Logger == nil {
+			so.Logger = log
+		}
+		if e.SelfReg, err = selfreg.New(so); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	h, err = handler.New(handler.Deps{
 		Logger: log, DB: db, Coord: e.Coord, Metrics: prometheus.NewRegistry(),
 		Simulator: e.Sim, SimulatorMount: "/wecomsim", Title: "海滨大学 一站式服务", Version: "test", PublicURL: e.URL,
 		Sessions: e.Sessions, Workbench: e.Workbench, Admins: e.Admins, App: e.App,
 		CAS: casClient, CASName: "统一身份认证", CASSim: e.CASSim, CASSimMount: "/cassim",
-		JoinContact: "请联系教育信息中心",
+		JoinContact: "请联系教育信息中心", SelfReg: e.SelfReg, Sync: e.Sync,
 	})
 	if err != nil {
 		t.Fatal(err)
