@@ -95,6 +95,8 @@ type Deps struct {
 	// embedded default only).
 	Try      []TryPerson
 	TryAdmin *TryPerson
+	// TryRegister is a demo student not yet in WeCom, who can register.
+	TryRegister *TryPerson
 	// Sync runs the contacts sync from the console (通讯录同步); nil: the
 	// console's sync pages say it is not configured. Tag rules are edited
 	// either way (they are data in the store).

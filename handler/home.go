@@ -34,6 +34,7 @@ type homeView struct {
 	SimulatorURL string
 	Callbacks    []string
 	Try          []TryPerson
+	Register     *TryPerson
 	Admin        *TryPerson
 	CASName      string
 }
@@ -42,6 +43,7 @@ type homeView struct {
 // as (the embedded default only).
 type TryPerson struct {
 	Label, UserID, Name string
+	Mobile              string // for self-registration: the phone the data center has
 }
 
 // home is the landing page `make run` points at: what is running and
@@ -49,7 +51,7 @@ type TryPerson struct {
 func (s *server) home(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	v := homeView{Title: s.Title, Version: s.Version, Try: s.Try, Admin: s.TryAdmin}
+	v := homeView{Title: s.Title, Version: s.Version, Try: s.Try, Admin: s.TryAdmin, Register: s.TryRegister}
 	if s.CAS != nil {
 		v.CASName = s.CASName
 	}

@@ -36,6 +36,7 @@ type pages struct {
 	app         *wecom.Client
 	cas         *cas.Client
 	casSim      http.Handler
+	tryRegister *handler.TryPerson
 	joinContact string
 	// tiles refreshes WeCom workbench tiles; set once built (after pages,
 	// which it needs), before the server starts.
@@ -157,6 +158,9 @@ func buildPages(ctx context.Context, cfg *config.Config, db *store.DB, co coord.
 	}
 	if u != nil {
 		p.try, p.tryAdmin = tryPeople(u, supers)
+		if as := u.Arrivals(); len(as) > 0 {
+			p.tryRegister = &handler.TryPerson{Label: "自助注册", UserID: as[0].StudentNo, Name: as[0].Name, Mobile: as[0].Mobile}
+		}
 	}
 	if p.app, err = corp.App(cfg.WeCom.Apps[0].Name); err != nil {
 		return nil, err
@@ -194,6 +198,10 @@ func casPeople(u *demo.University) []cassim.Person {
 			kind = "student"
 		}
 		out = append(out, cassim.Person{ID: p.UserID, Name: p.Name, Attributes: map[string][]string{"userType": {kind}}})
+	}
+	// Students enrolled today, not yet in WeCom: they can register.
+	for _, s := range u.Arrivals() {
+		out = append(out, cassim.Person{ID: s.StudentNo, Name: s.Name, Attributes: map[string][]string{"userType": {"student"}, "身份类型": {"今天报到，还不是企业微信成员"}}})
 	}
 	return out
 }

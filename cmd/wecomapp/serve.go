@@ -200,7 +200,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		Sessions: pg.sessions, Workbench: pg.workbench, Admins: pg.admins, App: pg.app,
 		SelfReg: selfReg, SelfRegDeptAttr: cfg.SelfReg.DeptAttribute, Sync: syncRunner,
 		CAS: pg.cas, CASName: cfg.Auth.CASName, CASSim: pg.casSim, CASSimMount: casSimMount, JoinContact: pg.joinContact,
-		Try: pg.try, TryAdmin: pg.tryAdmin,
+		Try: pg.try, TryAdmin: pg.tryAdmin, TryRegister: pg.tryRegister,
 	})
 	if err != nil {
 		return err

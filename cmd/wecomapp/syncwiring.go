@@ -193,6 +193,15 @@ func syncOnStart(ctx context.Context, db *store.DB, r *orgsync.Runner, mirror *c
 		if err := sim.SetJoined(u.Joined()); err != nil {
 			log.Warn("demo people joining WeCom", zap.Error(err))
 		}
+		// The data center's records of students who enrolled today arrive
+		// after the first sync: they can join now at /register, or wait for
+		// the next nightly run.
+		if as := u.Arrivals(); len(as) > 0 {
+			if _, err := db.ApplyDataCenter(ctx, store.DataCenterLoad{Rows: store.DataCenter{Students: as}, Students: true}, time.Now()); err != nil {
+				return fmt.Errorf("demo arrivals: %w", err)
+			}
+			log.Info("demo: students enrolled today are in the data center, not yet in WeCom: try /register", zap.String("student", as[0].StudentNo))
+		}
 	}
 	return nil
 }
