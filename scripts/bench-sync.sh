@@ -63,16 +63,23 @@ run() { # name, args…
 }
 
 run first
+echo; echo "== verify after the first sync (WeCom's ids against the mirror)"
+"$bin" sync --verify 2>&1 | tail -2
 run nochange
 "$bin" seed --churn 0.01 --churn-seed 7
 run churn
 
-# Killed mid-apply: another churn, the sync killed after 3 s, then run
-# again; no create may be applied twice (the simulator would answer 60102,
-# which the resumed run reports as an adoption).
+# Killed mid-apply: another churn, the sync killed (SIGKILL) once its
+# progress passes 30 %, then run again; no create may be applied twice
+# (the simulator would answer 60102, which the resumed run reports as an
+# adoption).
 "$bin" seed --churn 0.01 --churn-seed 8
-( "$bin" sync >"$work/killed.out" 2>"$work/killed.err" & pid=$!; sleep 3; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null ) || true
-echo; echo "== killed after 3 s:"; tail -2 "$work/killed.err" | cut -c1-200
+"$bin" sync >"$work/killed.out" 2>"$work/killed.err" &
+pid=$!
+for _ in $(seq 600); do grep -qE '\((3|4|5|6|7|8|9)[0-9]%\)' "$work/killed.err" 2>/dev/null && break; sleep 0.01; done
+kill -9 $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+echo; echo "== killed at: $(grep -E 'operations \(' "$work/killed.err" | tail -1)"
 run resumed
 grep -q '^adopted' "$work/resumed.out" && echo "resumed: $(grep '^adopted' "$work/resumed.out" | cut -c1-200)" || echo "resumed: no member created twice (nothing adopted)"
 run after-resume
@@ -85,4 +92,6 @@ import sqlite3, sys
 c = sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM dc_students WHERE rowid % 2 = 0"); c.commit()
 PY
 run half-missing
+echo; echo "== verify at the end"
+"$bin" sync --verify 2>&1 | tail -2
 echo; echo "files in $work"
