@@ -2,7 +2,6 @@ package selfreg
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -393,27 +392,11 @@ func (s *Service) lookup(ctx context.Context, t Type, id string) (record, error)
 		}
 		return facultyRecord(f), nil
 	}
-	st, err := s.studentByNo(ctx, id)
+	st, err := s.db.DCStudentByNo(ctx, id)
 	if err != nil {
 		return record{}, err
 	}
 	return studentRecord(st), nil
-}
-
-// studentByNo returns one student row. It belongs in store beside
-// DCFacultyByNo (store.DCStudentByNo); until it is there, the query lives
-// here.
-func (s *Service) studentByNo(ctx context.Context, no string) (store.DCStudent, error) {
-	var st store.DCStudent
-	err := s.db.GetContext(ctx, &st, `SELECT student_no, name, college_code, class_code, major, grade, level, gender, mobile, email,
-		counselor_no, status, updated_at FROM dc_students WHERE student_no = ?`, no)
-	if errors.Is(err, sql.ErrNoRows) {
-		return st, fmt.Errorf("store: student %s: %w", no, store.ErrNotFound)
-	}
-	if err != nil {
-		return st, fmt.Errorf("store: student %s: %w", no, err)
-	}
-	return st, nil
 }
 
 // Statuses that end membership (docs/datacenter.md; contacts.BuildDesired

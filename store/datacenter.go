@@ -114,6 +114,17 @@ func (db *DB) CountDataCenter(ctx context.Context) (DataCenterCounts, error) {
 	return c, nil
 }
 
+// DCStudentByNo returns one student row.
+func (db *DB) DCStudentByNo(ctx context.Context, studentNo string) (DCStudent, error) {
+	var st DCStudent
+	err := db.GetContext(ctx, &st, `SELECT student_no, name, college_code, class_code, major, grade, level, gender, mobile, email,
+		counselor_no, status, updated_at FROM dc_students WHERE student_no = ?`, studentNo)
+	if err != nil {
+		return st, notFound(err, "store: student %s", studentNo)
+	}
+	return st, nil
+}
+
 // DCFacultyByNo returns one faculty row.
 func (db *DB) DCFacultyByNo(ctx context.Context, staffNo string) (DCFaculty, error) {
 	var f DCFaculty
