@@ -111,6 +111,7 @@ func (s *Sim) phoneRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /connect/oauth2/authorize", s.serveAuthorize)
 	mux.HandleFunc("GET /phone", s.servePhoneMembers)
 	mux.HandleFunc("GET /phone/leave", s.servePhoneLeave)
+	mux.HandleFunc("POST /phone/login", s.servePhoneLogin)
 	mux.HandleFunc("GET /phone/assets/{file}", s.servePhoneAsset)
 	mux.HandleFunc("GET /phone/u/{userid}", s.servePhoneInbox)
 	mux.HandleFunc("POST /phone/u/{userid}/press", s.servePhonePress)
@@ -238,6 +239,9 @@ type membersView struct {
 	Groups []memberGroup
 	Hidden int
 	Holder string
+	// New are members created but not activated (status 4): they log in
+	// to WeCom for the first time with their mobile, which activates them.
+	New []memberRow
 }
 
 // servePhoneMembers: GET /phone — who holds the phone?
@@ -249,8 +253,39 @@ func (s *Sim) servePhoneMembers(w http.ResponseWriter, r *http.Request) {
 	if m := s.st.user(s.phoneHolder(r)); m != nil {
 		holder = m.Name
 	}
+	var fresh []memberRow
+	for _, m := range s.st.sortedMembers() {
+		if m.Status == 4 && len(fresh) < 20 {
+			fresh = append(fresh, memberRow{UserID: m.UserID, Name: m.Name, Position: m.Position, Initial: initial(m.Name), Color: avatarColor(m.UserID)})
+		}
+	}
 	s.mu.Unlock()
-	s.render(w, http.StatusOK, "members", "选择成员", membersView{Query: r.URL.Query().Get("q"), Groups: groups, Hidden: hidden, Holder: holder})
+	s.render(w, http.StatusOK, "members", "选择成员", membersView{Query: r.URL.Query().Get("q"), Groups: groups, Hidden: hidden, Holder: holder, New: fresh})
+}
+
+// servePhoneLogin: POST /phone/login (form: userid) — a member created by
+// the API (status 4, not activated) logs in to WeCom for the first time
+// with their mobile, which activates them (status 1), then holds the
+// phone. The simulator sends no event for it (whether WeCom reports an
+// activation as update_user is unconfirmed, docs/wecom.md §3).
+func (s *Sim) servePhoneLogin(w http.ResponseWriter, r *http.Request) {
+	userid := r.PostFormValue("userid")
+	s.mu.Lock()
+	m := s.st.user(userid)
+	switch {
+	case m == nil:
+		s.mu.Unlock()
+		s.renderError(w, http.StatusNotFound, "没有这个成员", fmt.Sprintf("通讯录里没有 %q。", userid), 60111)
+		return
+	case m.Status == 4:
+		m.Status, m.activated = 1, true
+	case m.Status != 1:
+		s.mu.Unlock()
+		s.renderError(w, http.StatusForbidden, "无法登录", fmt.Sprintf("%s 已停用或已退出企业（状态 %d）。", m.Name, m.Status), 0)
+		return
+	}
+	s.mu.Unlock()
+	http.Redirect(w, r, s.opts.BaseURL+"/phone/u/"+url.PathEscape(userid), http.StatusSeeOther)
 }
 
 // servePhoneLeave: GET /phone/leave — put the phone down.
