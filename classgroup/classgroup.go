@@ -39,8 +39,13 @@ type Options struct {
 	// Welcome, when set, is sent to each new group right after it is
 	// created: older WeCom clients show a chat only once it has a message.
 	Welcome *wecom.AppChatMessage
-	Logger  *zap.Logger
-	Now     func() time.Time
+	// CreatesOut and ChangesOut say WeCom's daily quota of new chats or
+	// hourly quota of changes was used up by an earlier run (Report's
+	// fields of the same names): the run defers them without asking WeCom
+	// again, so a run with nothing else to do makes no call.
+	CreatesOut, ChangesOut bool
+	Logger                 *zap.Logger
+	Now                    func() time.Time
 }
 
 func (o *Options) defaults() error {
@@ -205,6 +210,10 @@ type Report struct {
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
 	Deferred  int `json:"deferred"`
+	// CreatesOut and ChangesOut: WeCom refused a create or a change for its
+	// quota in this run (or Options said so): the rest wait for the quota.
+	CreatesOut bool `json:"creates_out,omitempty"`
+	ChangesOut bool `json:"changes_out,omitempty"`
 	// Calls is how many appchat calls the run made (the client's own
 	// retries of a call not counted).
 	Calls int `json:"calls"`
@@ -240,7 +249,7 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 	}
 	want, problems := Desired(dc, opts.Members)
 	s := &syncer{opts: opts, log: opts.Logger.Named("classgroup"), rep: &Report{Desired: len(want), Problems: problems},
-		recs: map[string]store.ClassGroup{}}
+		recs: map[string]store.ClassGroup{}, createsOut: opts.CreatesOut, updatesOut: opts.ChangesOut}
 	for _, r := range recs {
 		s.recs[r.ClassCode] = r
 	}
@@ -362,6 +371,7 @@ func (s *syncer) create(ctx context.Context, g Group) error {
 		return s.update(ctx, g, r, false)
 	case wecom.IsCode(err, wecom.CodeFrequencyLimit):
 		s.createsOut = true
+		s.rep.CreatesOut = true
 		s.rep.Deferred++
 		s.log.Warn("WeCom's quota of new chats is used up; the remaining class groups are created by a later run",
 			zap.String("class", g.ClassCode), zap.Error(err))
@@ -442,6 +452,7 @@ func (s *syncer) update(ctx context.Context, g Group, r store.ClassGroup, redo b
 		return nil
 	case wecom.IsCode(err, wecom.CodeFrequencyLimit):
 		s.updatesOut = true
+		s.rep.ChangesOut = true
 		s.rep.Deferred++
 		s.log.Warn("WeCom's quota of chat changes is used up; the remaining class group changes are made by a later run",
 			zap.String("class", g.ClassCode), zap.Error(err))

@@ -341,6 +341,17 @@ func TestSyncDailyQuota(t *testing.T) {
 		if n := e.sim.CallCount("/cgi-bin/appchat/create", wecom.CodeFrequencyLimit); n != 1 {
 			t.Errorf("%d creates answered 45009, want 1", n)
 		}
+		if !rep.CreatesOut {
+			t.Errorf("the report does not say the creates quota is out")
+		}
+		// A later run the same day, told so, asks WeCom nothing.
+		before := e.appchatCalls()
+		o := e.opts()
+		o.CreatesOut = true
+		again, err := classgroup.Sync(ctx, o)
+		if err != nil || again.Calls != 0 || e.appchatCalls() != before || again.Deferred != classes-5 {
+			t.Errorf("same-day run with the quota out: %+v, %v, %d calls", again, err, e.appchatCalls()-before)
+		}
 		e.clock.Advance(24 * time.Hour)
 		rep = e.sync()
 		if rep.Created != classes-5 || rep.Unchanged != 5 || rep.Deferred != 0 {

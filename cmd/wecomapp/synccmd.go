@@ -111,7 +111,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		runner.After(classGroupStep(db, app, log))
+		runner.After(classGroupStep(db, co, app, log))
 	}
 	actor := os.Getenv("USER")
 	if actor == "" {

@@ -116,22 +116,43 @@ func newSyncRunner(base context.Context, cfg *config.Config, db *store.DB, co co
 		if err != nil {
 			return nil, fmt.Errorf("class groups: %w", err)
 		}
-		r.After(classGroupStep(db, app, log))
+		r.After(classGroupStep(db, co, app, log))
 	}
 	return r, nil
 }
 
 // classGroupStep keeps the class groups in step after each run, under
 // the run's lock, with the members the run left in WeCom.
-func classGroupStep(db *store.DB, app *wecom.Client, log *zap.Logger) orgsync.Step {
+func classGroupStep(db *store.DB, co coord.Store, app *wecom.Client, log *zap.Logger) orgsync.Step {
+	const createsKey, changesKey = "classgroup:creates-out", "classgroup:changes-out"
+	out := func(ctx context.Context, key string) bool {
+		if co == nil {
+			return false
+		}
+		_, err := co.Get(ctx, key)
+		return err == nil
+	}
 	return orgsync.Step{Name: "class groups", Run: func(ctx context.Context, _ *orgsync.Result) (string, error) {
 		members, err := classgroup.MirrorMembers(ctx, db)
 		if err != nil {
 			return "", err
 		}
-		rep, err := classgroup.Sync(ctx, classgroup.Options{DB: db, Client: app, Members: members, Logger: log.Named("classgroup")})
+		rep, err := classgroup.Sync(ctx, classgroup.Options{DB: db, Client: app, Members: members, Logger: log.Named("classgroup"),
+			CreatesOut: out(ctx, createsKey), ChangesOut: out(ctx, changesKey)})
 		if err != nil {
 			return "", err
+		}
+		// WeCom's quotas: 1,000 new chats a day (its day, Beijing time) and
+		// 1,000 changes an hour. Remembered, so later runs defer without
+		// asking again until the quota is back.
+		if co != nil && rep.CreatesOut {
+			bj := time.FixedZone("CST", 8*3600)
+			now := time.Now().In(bj)
+			midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, bj)
+			_, _ = co.SetNX(ctx, createsKey, []byte("1"), time.Until(midnight))
+		}
+		if co != nil && rep.ChangesOut {
+			_, _ = co.SetNX(ctx, changesKey, []byte("1"), time.Hour)
 		}
 		sum := fmt.Sprintf("%d classes: %d created, %d adopted, %d updated, %d unchanged, %d deferred (WeCom's quota), %d failed; %d calls",
 			rep.Desired, rep.Created, rep.Adopted, rep.Updated, rep.Unchanged, rep.Deferred, len(rep.Failures), rep.Calls)
