@@ -39,10 +39,11 @@ type homeView struct {
 	Callbacks    []string
 	Try          []tryPerson
 	Admin        *tryPerson
+	Register     *tryPerson
 	CASName      string
 }
 
-type tryPerson struct{ Label, UserID, Name string }
+type tryPerson struct{ Label, UserID, Name, Mobile string }
 
 func pages(t *testing.T) map[string]*template.Template {
 	t.Helper()
@@ -96,8 +97,9 @@ func TestZeroValuesRender(t *testing.T) {
 			}
 		})
 	}
-	out := render(t, p, "home", homeView{Title: "wecomapp", Version: "v1", SimulatorURL: "http://x/wecomsim"})
-	for _, s := range []string{"Open the simulated phone", `href="http://x/wecomsim/phone"`, `class="ops"`} {
+	out := render(t, p, "home", homeView{Title: "wecomapp", Version: "v1", SimulatorURL: "http://x/wecomsim",
+		Register: &tryPerson{Label: "自助注册", UserID: "202601010191", Name: "林思远", Mobile: "13900009901"}})
+	for _, s := range []string{"Open the simulated phone", `href="http://x/wecomsim/phone"`, `class="ops"`, `href="/register"`, "<code>202601010191</code>", "<code>13900009901</code>"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("operator page lacks %q", s)
 		}
