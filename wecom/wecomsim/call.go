@@ -54,7 +54,8 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, ep *endpoint) {
 	}
 	c.body = body
 
-	if f := s.takeFault(ep.Path); f != nil {
+	f := s.takeFault(ep.Path)
+	if f != nil && !f.DropAfter {
 		if f.Latency > 0 {
 			t := time.NewTimer(f.Latency)
 			select {
@@ -94,6 +95,10 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, ep *endpoint) {
 	}
 	s.recordCall(c, http.StatusOK, e, "")
 	s.mu.Unlock()
+	if f != nil && f.DropAfter {
+		dropConnection(w) // the call is done and logged; its answer is lost
+		return
+	}
 
 	if e == nil && raw != nil {
 		for k, v := range raw.Header {

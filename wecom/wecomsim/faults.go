@@ -24,6 +24,9 @@ type Fault struct {
 	Times   int           `json:"times,omitempty"`
 	Latency time.Duration `json:"latency,omitempty"` // JSON: nanoseconds
 	Drop    bool          `json:"drop,omitempty"`
+	// DropAfter handles the call, then drops the connection: the call took
+	// effect but its answer is lost (a sender's uncertain outcome).
+	DropAfter bool `json:"drop_after,omitempty"`
 	Status  int           `json:"status,omitempty"`
 	ErrCode int           `json:"errcode,omitempty"`
 }

@@ -1,0 +1,429 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+	"go.uber.org/zap"
+
+	"github.com/wecomapp/wecomapp/contacts"
+	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/internal/mask"
+	"github.com/wecomapp/wecomapp/store"
+	"github.com/wecomapp/wecomapp/wecom"
+)
+
+// mobilesAAD binds the sealed numbers of a queued message to its column.
+const mobilesAAD = "outbox_messages.recipients"
+
+// storedTo is Recipients as outbox_messages keeps them: the numbers
+// sealed.
+type storedTo struct {
+	UserIDs     []string     `json:"userids,omitempty"`
+	Departments []Department `json:"departments,omitempty"`
+	Tags        []int64      `json:"tags,omitempty"`
+	Roles       []string     `json:"roles,omitempty"`
+	All         bool         `json:"all,omitempty"`
+	Mobiles     [][]byte     `json:"mobiles_sealed,omitempty"`
+}
+
+func (s *Service) storeTo(r Recipients) (string, error) {
+	st := storedTo{UserIDs: r.UserIDs, Departments: r.Departments, Tags: r.Tags, Roles: r.Roles, All: r.All}
+	for _, m := range r.Mobiles {
+		sealer := s.opts.DB.Sealer()
+		if sealer == nil {
+			return "", errors.New("notify: SMS recipients need a data key to seal their numbers")
+		}
+		b, err := sealer.Seal([]byte(m), mobilesAAD)
+		if err != nil {
+			return "", err
+		}
+		st.Mobiles = append(st.Mobiles, b)
+	}
+	b, err := json.Marshal(st)
+	return string(b), err
+}
+
+// NormalizeMobile is a number in E.164 (+8613912345678), Chinese mobiles
+// assumed without a country code; a number that is not a mobile is an
+// error.
+func NormalizeMobile(raw string) (string, error) {
+	n, err := phonenumbers.Parse(raw, "CN")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", fmt.Errorf("%s is not a valid phone number", mask.Phone(raw))
+	}
+	if t := phonenumbers.GetNumberType(n); t != phonenumbers.MOBILE && t != phonenumbers.FIXED_LINE_OR_MOBILE {
+		return "", fmt.Errorf("%s is not a mobile number", mask.Phone(raw))
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// Run dispatches until ctx ends: it expands due messages and sends due
+// recipients, as fast as the governor lets it, sleeping Poll when idle.
+func (s *Service) Run(ctx context.Context) error {
+	for {
+		worked, err := s.Step(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("dispatch step failed", zap.Error(err))
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if worked {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.opts.Poll):
+		}
+	}
+}
+
+// Step expands the due messages and sends one chunk; it reports whether
+// there was anything to do.
+func (s *Service) Step(ctx context.Context) (bool, error) {
+	now := s.opts.Now()
+	lease := store.Millis(now.Add(s.opts.Lease))
+	msgs, err := s.opts.DB.ClaimDueMessages(ctx, s.opts.Instance, store.Millis(now), lease, 5)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range msgs {
+		if err := s.expand(ctx, m); err != nil {
+			return true, fmt.Errorf("notify: expand message %d: %w", m.ID, err)
+		}
+	}
+	chunk := randomHex(8)
+	rows, err := s.opts.DB.ClaimDueRecipients(ctx, s.opts.Instance, chunk, store.Millis(now), lease, wecom.MaxSendUsers)
+	if err != nil {
+		return len(msgs) > 0, err
+	}
+	if len(rows) == 0 {
+		return len(msgs) > 0, nil
+	}
+	return true, s.send(ctx, rows, chunk)
+}
+
+// expand turns a message's recipients into members and their channels.
+func (s *Service) expand(ctx context.Context, m store.OutboxMessage) error {
+	var to storedTo
+	if err := json.Unmarshal([]byte(m.Recipients), &to); err != nil {
+		return fmt.Errorf("recipients: %w", err)
+	}
+	st, err := s.opts.Mirror.Load(ctx)
+	if err != nil {
+		return err
+	}
+	users, err := s.members(ctx, st, to)
+	if err != nil {
+		return err
+	}
+	plugin := map[string]bool{}
+	if m.MsgType == MsgMarkdown || m.MsgType == MsgTemplateCard {
+		if plugin, err = s.opts.DB.WeChatPluginUsers(ctx); err != nil {
+			return err
+		}
+	}
+	rows := make([]store.OutboxRecipient, 0, len(users)+len(to.Mobiles))
+	for _, u := range users {
+		ch := ChannelWeCom
+		if plugin[u] {
+			ch = ChannelTextCard
+		}
+		rows = append(rows, store.OutboxRecipient{Lane: m.Lane, UserID: u, Channel: ch, NextAt: m.SendAt})
+	}
+	seen := map[string]bool{}
+	for _, sealed := range to.Mobiles {
+		p, err := s.opts.DB.Sealer().Open(sealed, mobilesAAD)
+		if err != nil {
+			return err
+		}
+		if seen[string(p)] {
+			continue
+		}
+		seen[string(p)] = true
+		rows = append(rows, store.OutboxRecipient{Lane: m.Lane, Mobile: string(p), Channel: ChannelSMS, NextAt: m.SendAt})
+	}
+	ok, err := s.opts.DB.ExpandOutboxMessage(ctx, s.opts.Instance, m.ID, rows, store.Millis(s.opts.Now()))
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.log.Info("message expanded", zap.Int64("id", m.ID), zap.Int("members", len(users)), zap.Int("sms", len(seen)))
+	}
+	return nil
+}
+
+// members expands recipients to the enabled members the mirror holds
+// (explicit userids as given: WeCom answers for those it does not know).
+func (s *Service) members(ctx context.Context, st contacts.State, to storedTo) ([]string, error) {
+	children := map[int64][]int64{}
+	for _, d := range st.Departments {
+		children[d.ParentID] = append(children[d.ParentID], d.ID)
+	}
+	inDept := map[int64]bool{}
+	var mark func(id int64, deep bool)
+	mark = func(id int64, deep bool) {
+		if inDept[id] && !deep {
+			return
+		}
+		inDept[id] = true
+		if deep {
+			for _, c := range children[id] {
+				mark(c, true)
+			}
+		}
+	}
+	for _, d := range to.Departments {
+		mark(d.ID, d.Children)
+	}
+	tagUsers := map[string]bool{}
+	for _, t := range st.Tags {
+		if !slices.Contains(to.Tags, t.ID) {
+			continue
+		}
+		for _, u := range t.Users {
+			tagUsers[strings.ToLower(u)] = true
+		}
+		for _, p := range t.Parties {
+			mark(p, true) // a tag's department stands for all below it
+		}
+	}
+	out := append([]string(nil), to.UserIDs...)
+	for _, mm := range st.Members {
+		if !mm.Enabled {
+			continue
+		}
+		in := to.All || tagUsers[strings.ToLower(mm.UserID)]
+		for _, ms := range mm.Departments {
+			in = in || inDept[ms.Department]
+		}
+		if in {
+			out = append(out, mm.UserID)
+		}
+	}
+	if len(to.Roles) > 0 {
+		if s.opts.Roles == nil {
+			return nil, errors.New("roles are not available")
+		}
+		us, err := s.opts.Roles(ctx, to.Roles)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, us...)
+	}
+	return dedupe(out), nil
+}
+
+// send sends one chunk: the rows of one message and channel.
+func (s *Service) send(ctx context.Context, rows []store.OutboxRecipient, fresh string) error {
+	m, err := s.opts.DB.GetOutboxMessage(ctx, rows[0].MessageID)
+	if err != nil {
+		return err
+	}
+	now := s.opts.Now()
+	nowMs := store.Millis(now)
+	finish := func(results []store.OutboxResult) error {
+		return s.opts.DB.FinishOutboxChunk(context.WithoutCancel(ctx), s.opts.Instance, results, store.Millis(s.opts.Now()))
+	}
+	ids := func(rs []store.OutboxRecipient) []int64 {
+		out := make([]int64, len(rs))
+		for i, r := range rs {
+			out[i] = r.ID
+		}
+		return out
+	}
+	if m.ExpireAt > 0 && nowMs > m.ExpireAt {
+		return finish([]store.OutboxResult{{IDs: ids(rows), Outcome: OutcomeExpired}})
+	}
+	if m.State == store.OutboxRecalled {
+		return finish([]store.OutboxResult{{IDs: ids(rows), Outcome: OutcomeRecalled}})
+	}
+	if rows[0].Channel == ChannelSMS {
+		return s.sendSMS(ctx, m, rows, finish)
+	}
+	// A chunk sent before (its sender died mid-call) is sent again as it
+	// was; a fresh one asks the governor for each member first.
+	resend := rows[0].Chunk != fresh
+	var sendTo, held []store.OutboxRecipient
+	var heldUntil int64
+	if resend {
+		sendTo = rows
+	} else {
+		for _, r := range rows {
+			ok, wait, err := s.allow(ctx, r.UserID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				sendTo = append(sendTo, r)
+				continue
+			}
+			held = append(held, r)
+			heldUntil = max(heldUntil, store.Millis(now.Add(wait)))
+		}
+	}
+	results := []store.OutboxResult{}
+	if len(held) > 0 {
+		results = append(results, store.OutboxResult{IDs: ids(held), Outcome: OutcomeHeld, NextAt: heldUntil})
+	}
+	if len(sendTo) == 0 {
+		return finish(results)
+	}
+	wm, err := s.wire(m, rows[0].Channel)
+	if err != nil {
+		return finish(append(results, store.OutboxResult{IDs: ids(sendTo), Outcome: OutcomeFailed}))
+	}
+	users := make([]string, len(sendTo))
+	for i, r := range sendTo {
+		users[i] = r.UserID
+	}
+	wm.ToUser = users
+	// Identical requests within 4 h are delivered once: a chunk sent again
+	// after an uncertain failure or a dead sender reaches nobody twice.
+	wm.EnableDuplicateCheck, wm.DuplicateCheckInterval = true, 4*3600
+	res, err := s.opts.App.SendMessage(ctx, wm)
+	if err != nil {
+		code := wecom.Code(err)
+		if ctx.Err() != nil || code == 0 || wecom.IsRetryable(err) {
+			// Uncertain or busy: the chunk goes again, unchanged, later.
+			next := store.Millis(s.opts.Now().Add(backoff(sendTo[0].Attempts)))
+			s.log.Warn("send failed; the chunk is retried as it is", zap.Int64("message", m.ID), zap.Int("members", len(sendTo)), zap.Error(err))
+			return s.retryChunk(ctx, sendTo, results, next)
+		}
+		outcome := OutcomeFailed
+		if code == wecom.CodeAllRecipientsBad {
+			outcome = OutcomeInvalid
+		}
+		return finish(append(results, store.OutboxResult{IDs: ids(sendTo), Outcome: outcome, ErrCode: code}))
+	}
+	bad := map[string]bool{}
+	for _, u := range append(res.InvalidUsers, res.UnlicensedUsers...) {
+		bad[strings.ToLower(u)] = true
+	}
+	var ok, invalid []int64
+	for _, r := range sendTo {
+		if bad[strings.ToLower(r.UserID)] {
+			invalid = append(invalid, r.ID)
+		} else {
+			ok = append(ok, r.ID)
+		}
+	}
+	sent := store.Millis(s.opts.Now())
+	results = append(results, store.OutboxResult{IDs: ok, Outcome: OutcomeDelivered, SentAt: sent, MsgID: res.MsgID},
+		store.OutboxResult{IDs: invalid, Outcome: OutcomeInvalid, ErrCode: 81013, SentAt: sent, MsgID: res.MsgID})
+	return finish(results)
+}
+
+// retryChunk keeps the chunk's rows together (outcome sending, same
+// chunk) with the lease moved to next, so whoever holds it then sends the
+// same request.
+func (s *Service) retryChunk(ctx context.Context, rows []store.OutboxRecipient, others []store.OutboxResult, next int64) error {
+	if len(others) > 0 {
+		if err := s.opts.DB.FinishOutboxChunk(context.WithoutCancel(ctx), s.opts.Instance, others, store.Millis(s.opts.Now())); err != nil {
+			return err
+		}
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return s.opts.DB.DeferOutboxChunk(context.WithoutCancel(ctx), s.opts.Instance, ids, next)
+}
+
+func backoff(attempt int) time.Duration {
+	d := time.Duration(1<<min(attempt, 8)) * time.Second
+	return min(d, 5*time.Minute)
+}
+
+// allow asks the governor for one message to userID: WeCom's 30 a minute
+// and 1,000 an hour per member (docs/wecom.md §1), across instances.
+func (s *Service) allow(ctx context.Context, userID string) (bool, time.Duration, error) {
+	key := "notify:q:" + strconv.FormatInt(s.opts.App.AgentID(), 10) + ":" + strings.ToLower(userID)
+	ok, wait, err := s.opts.Coord.Allow(ctx, key+":m", coord.PerMinute(s.opts.PerMinute))
+	if err != nil || !ok {
+		return false, wait, err
+	}
+	ok, wait, err = s.opts.Coord.Allow(ctx, key+":h", coord.Limit{Rate: float64(s.opts.PerHour) / 3600, Burst: s.opts.PerHour})
+	return ok, wait, err
+}
+
+// wire is the message as a channel sends it.
+func (s *Service) wire(m store.OutboxMessage, channel string) (*wecom.Message, error) {
+	c := Content{MsgType: m.MsgType, Body: json.RawMessage(m.Body), Safe: m.Safe}
+	if channel == ChannelTextCard {
+		title, desc := plain(c)
+		if desc == "" {
+			desc = "点击查看详情"
+		}
+		return &wecom.Message{TextCard: &wecom.TextCard{Title: clip(title, 128), Description: clip(desc, 512),
+			URL: strings.TrimRight(s.opts.PublicURL, "/") + "/app/messages/" + strconv.FormatInt(m.ID, 10), BtnTxt: "详情"}}, nil
+	}
+	return wecomMessage(c)
+}
+
+// sendSMS sends each SMS recipient of the chunk.
+func (s *Service) sendSMS(ctx context.Context, m store.OutboxMessage, rows []store.OutboxRecipient, finish func([]store.OutboxResult) error) error {
+	var results []store.OutboxResult
+	for _, r := range rows {
+		if s.opts.SMS == nil {
+			results = append(results, store.OutboxResult{IDs: []int64{r.ID}, Outcome: OutcomeFailed})
+			continue
+		}
+		ok, code, err := s.opts.SMS.SendSMS(ctx, r.Mobile, m.SMSText)
+		switch {
+		case err != nil:
+			results = append(results, store.OutboxResult{IDs: []int64{r.ID}, Outcome: "pending", NextAt: store.Millis(s.opts.Now().Add(backoff(r.Attempts)))})
+			s.log.Warn("sms failed; retried", zap.Int64("message", m.ID), zap.String("mobile", mask.Phone(r.Mobile)), zap.Error(err))
+		case !ok:
+			results = append(results, store.OutboxResult{IDs: []int64{r.ID}, Outcome: OutcomeFailed})
+			s.log.Warn("sms refused", zap.Int64("message", m.ID), zap.String("mobile", mask.Phone(r.Mobile)), zap.String("code", code))
+		default:
+			results = append(results, store.OutboxResult{IDs: []int64{r.ID}, Outcome: OutcomeDelivered, SentAt: store.Millis(s.opts.Now())})
+		}
+	}
+	return finish(results)
+}
+
+// Get reads a message and its recipients' results.
+func (s *Service) Get(ctx context.Context, id int64) (*Status, error) {
+	m, err := s.opts.DB.GetOutboxMessage(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.opts.DB.OutboxCounts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.opts.DB.OutboxRecipientsOf(ctx, id, 0)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{ID: m.ID, Producer: m.Producer, Lane: Lane(m.Lane).String(), MsgType: m.MsgType, State: m.State,
+		CreatedAt: store.Time(m.CreatedAt), Counts: counts}
+	for _, r := range rs {
+		rr := RecipientResult{UserID: r.UserID, Channel: r.Channel, Outcome: r.Outcome, ErrCode: r.ErrCode}
+		if r.Outcome == "sending" {
+			rr.Outcome = OutcomePending
+		}
+		if r.Mobile != "" {
+			rr.Mobile = mask.Phone(r.Mobile)
+		}
+		if r.SentAt > 0 {
+			rr.At = store.Time(r.SentAt)
+		}
+		st.Recipients = append(st.Recipients, rr)
+	}
+	return st, nil
+}
