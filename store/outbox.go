@@ -413,3 +413,72 @@ func (db *DB) WeChatPluginUsers(ctx context.Context) (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+// PersonNotice is one message in a person's message center.
+type PersonNotice struct {
+	MessageID int64  `db:"message_id"`
+	Producer  string `db:"producer"`
+	Lane      int    `db:"lane"`
+	MsgType   string `db:"msgtype"`
+	Body      string `db:"body"`
+	CreatedAt int64  `db:"created_at"`
+	SentAt    int64  `db:"sent_at"`
+	ReadAt    int64  `db:"read_at"`
+	Outcome   string `db:"outcome"`
+}
+
+// NoticesOf lists the messages delivered to userID, newest first (limit
+// <= 0: 50), optionally from one producer only.
+func (db *DB) NoticesOf(ctx context.Context, userID, producer string, limit int) ([]PersonNotice, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	q := `SELECT r.message_id, m.producer, m.lane, m.msgtype, m.body, m.created_at, r.sent_at, r.read_at, r.outcome
+		FROM outbox_recipients r JOIN outbox_messages m ON m.id = r.message_id
+		WHERE r.userid = ? AND r.outcome = 'delivered' AND m.state <> 'recalled'`
+	args := []any{userID}
+	if producer != "" {
+		q += " AND m.producer = ?"
+		args = append(args, producer)
+	}
+	q += " ORDER BY r.message_id DESC LIMIT ?"
+	args = append(args, limit)
+	var out []PersonNotice
+	if err := db.SelectContext(ctx, &out, q, args...); err != nil {
+		return nil, fmt.Errorf("store: notices of %s: %w", userID, err)
+	}
+	return out, nil
+}
+
+// NoticeOf returns message id as delivered to userID (ErrNotFound when it
+// was not: each person sees only their own).
+func (db *DB) NoticeOf(ctx context.Context, userID string, id int64) (PersonNotice, error) {
+	var n PersonNotice
+	err := db.GetContext(ctx, &n, `SELECT r.message_id, m.producer, m.lane, m.msgtype, m.body, m.created_at, r.sent_at, r.read_at, r.outcome
+		FROM outbox_recipients r JOIN outbox_messages m ON m.id = r.message_id
+		WHERE r.userid = ? AND r.message_id = ? AND r.outcome = 'delivered' AND m.state <> 'recalled' LIMIT 1`, userID, id)
+	if err != nil {
+		return n, notFound(err, "store: notice %d of %s", id, userID)
+	}
+	return n, nil
+}
+
+// MarkNoticeRead records that userID opened message id (the first time
+// counts).
+func (db *DB) MarkNoticeRead(ctx context.Context, userID string, id int64, at int64) error {
+	if _, err := db.ExecContext(ctx, "UPDATE outbox_recipients SET read_at = ? WHERE userid = ? AND message_id = ? AND read_at = 0", at, userID, id); err != nil {
+		return fmt.Errorf("store: mark notice %d of %s read: %w", id, userID, err)
+	}
+	return nil
+}
+
+// UnreadNotices counts the messages delivered to userID not yet opened.
+func (db *DB) UnreadNotices(ctx context.Context, userID string) (int, error) {
+	var n int
+	err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM outbox_recipients r JOIN outbox_messages m ON m.id = r.message_id
+		WHERE r.userid = ? AND r.outcome = 'delivered' AND r.read_at = 0 AND m.state <> 'recalled'`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("store: unread notices of %s: %w", userID, err)
+	}
+	return n, nil
+}

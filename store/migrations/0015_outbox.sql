@@ -55,12 +55,14 @@ CREATE TABLE outbox_recipients (
     -- and whoever takes them over after the lease sends the very same
     -- request again, which WeCom's duplicate check does not deliver twice.
     chunk       VARCHAR(32)  NOT NULL DEFAULT '',
+    read_at     BIGINT       NOT NULL DEFAULT 0,   -- opened in the H5 message center
     lease_owner VARCHAR(64)  NOT NULL DEFAULT '',
     lease_until BIGINT       NOT NULL DEFAULT 0
 ) {{TABLE}};
 CREATE INDEX outbox_recipients_chunk ON outbox_recipients (chunk);
 CREATE INDEX outbox_recipients_due ON outbox_recipients (outcome, lane, next_at);
 CREATE INDEX outbox_recipients_msg ON outbox_recipients (message_id, outcome);
+CREATE INDEX outbox_recipients_user ON outbox_recipients (userid, message_id);
 
 -- +goose Down
 DROP TABLE outbox_recipients;

@@ -27,8 +27,8 @@ type Fault struct {
 	// DropAfter handles the call, then drops the connection: the call took
 	// effect but its answer is lost (a sender's uncertain outcome).
 	DropAfter bool `json:"drop_after,omitempty"`
-	Status  int           `json:"status,omitempty"`
-	ErrCode int           `json:"errcode,omitempty"`
+	Status    int  `json:"status,omitempty"`
+	ErrCode   int  `json:"errcode,omitempty"`
 }
 
 type faultState struct {
