@@ -427,3 +427,42 @@ func (s *Service) Get(ctx context.Context, id int64) (*Status, error) {
 	}
 	return st, nil
 }
+
+// Count is how many recipients a message to r would reach now: members
+// (as the mirror has them) and numbers; for the console's live count.
+func (s *Service) Count(ctx context.Context, r Recipients) (members, mobiles int, err error) {
+	st, err := s.opts.Mirror.Load(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	us, err := s.members(ctx, st, storedTo{UserIDs: r.UserIDs, Departments: r.Departments, Tags: r.Tags, Roles: r.Roles, All: r.All})
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(us), len(r.Mobiles), nil
+}
+
+// Recall stops what is not sent yet and recalls from WeCom what was
+// (message/recall, within 24 h: docs/wecom.md §6); the recipients' rows say
+// recalled. It answers how many WeCom messages it recalled.
+func (s *Service) Recall(ctx context.Context, id int64) (int, error) {
+	if _, err := s.opts.DB.GetOutboxMessage(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, ErrNotFound
+		}
+		return 0, err
+	}
+	msgids, err := s.opts.DB.RecallOutboxMessage(ctx, id, store.Millis(s.opts.Now()))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, mid := range msgids {
+		if err := s.opts.App.RecallMessage(ctx, mid); err != nil {
+			s.log.Warn("recall failed", zap.Int64("message", id), zap.String("msgid", mid), zap.Error(err))
+			continue
+		}
+		n++
+	}
+	return n, nil
+}

@@ -482,3 +482,24 @@ func (db *DB) UnreadNotices(ctx context.Context, userID string) (int, error) {
 	}
 	return n, nil
 }
+
+// RecallOutboxMessage marks message id recalled: its unsent recipients
+// will not be sent, its delivered ones say recalled. It returns the WeCom
+// msgids to recall.
+func (db *DB) RecallOutboxMessage(ctx context.Context, id int64, now int64) ([]string, error) {
+	var msgids []string
+	err := db.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE outbox_messages SET state = ?, done_at = ? WHERE id = ?", OutboxRecalled, now, id); err != nil {
+			return err
+		}
+		if err := tx.SelectContext(ctx, &msgids, "SELECT DISTINCT wecom_msgid FROM outbox_recipients WHERE message_id = ? AND outcome = 'delivered' AND wecom_msgid <> ''", id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE outbox_recipients SET outcome = 'recalled', lease_owner = '', lease_until = 0 WHERE message_id = ? AND outcome IN ('pending', 'held', 'delivered')", id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: recall outbox message %d: %w", id, err)
+	}
+	return msgids, nil
+}
