@@ -107,6 +107,9 @@ func (s *Service) Step(ctx context.Context) (bool, error) {
 		return len(msgs) > 0, err
 	}
 	if len(rows) == 0 {
+		if len(msgs) == 0 {
+			s.observeBacklog(ctx)
+		}
 		return len(msgs) > 0, nil
 	}
 	return true, s.send(ctx, rows, chunk)
@@ -232,7 +235,15 @@ func (s *Service) send(ctx context.Context, rows []store.OutboxRecipient, fresh 
 	now := s.opts.Now()
 	nowMs := store.Millis(now)
 	finish := func(results []store.OutboxResult) error {
-		return s.opts.DB.FinishOutboxChunk(context.WithoutCancel(ctx), s.opts.Instance, results, store.Millis(s.opts.Now()))
+		if err := s.opts.DB.FinishOutboxChunk(context.WithoutCancel(ctx), s.opts.Instance, results, store.Millis(s.opts.Now())); err != nil {
+			return err
+		}
+		for _, r := range results {
+			if len(r.IDs) > 0 {
+				s.metrics.results.WithLabelValues(Lane(m.Lane).String(), rows[0].Channel, r.Outcome).Add(float64(len(r.IDs)))
+			}
+		}
+		return nil
 	}
 	ids := func(rs []store.OutboxRecipient) []int64 {
 		out := make([]int64, len(rs))
@@ -290,6 +301,7 @@ func (s *Service) send(ctx context.Context, rows []store.OutboxRecipient, fresh 
 	// Identical requests within 4 h are delivered once: a chunk sent again
 	// after an uncertain failure or a dead sender reaches nobody twice.
 	wm.EnableDuplicateCheck, wm.DuplicateCheckInterval = true, 4*3600
+	s.metrics.calls.WithLabelValues(rows[0].Channel).Inc()
 	res, err := s.opts.App.SendMessage(ctx, wm)
 	if err != nil {
 		code := wecom.Code(err)
@@ -378,6 +390,7 @@ func (s *Service) sendSMS(ctx context.Context, m store.OutboxMessage, rows []sto
 			results = append(results, store.OutboxResult{IDs: []int64{r.ID}, Outcome: OutcomeFailed})
 			continue
 		}
+		s.metrics.calls.WithLabelValues(ChannelSMS).Inc()
 		ok, code, err := s.opts.SMS.SendSMS(ctx, r.Mobile, m.SMSText)
 		switch {
 		case err != nil:
@@ -465,4 +478,15 @@ func (s *Service) Recall(ctx context.Context, id int64) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// observeBacklog sets the backlog gauge from the outbox.
+func (s *Service) observeBacklog(ctx context.Context) {
+	b, err := s.opts.DB.OutboxBacklog(ctx)
+	if err != nil {
+		return
+	}
+	for l := LaneApproval; l <= LaneBroadcast; l++ {
+		s.metrics.backlog.WithLabelValues(l.String()).Set(float64(b[int(l)]))
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/wecomapp/wecomapp/contacts"
@@ -73,13 +74,16 @@ type Options struct {
 	// member (30 and 1,000, docs/wecom.md §1): the governor keeps to them.
 	PerMinute, PerHour int
 	Logger             *zap.Logger
-	Now                func() time.Time
+	// Registerer takes the metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Now        func() time.Time
 }
 
 // Service is the message center.
 type Service struct {
-	opts Options
-	log  *zap.Logger
+	opts    Options
+	log     *zap.Logger
+	metrics *metrics
 }
 
 // New returns a Service.
@@ -108,7 +112,11 @@ func New(opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{opts: opts, log: opts.Logger.Named("notify")}, nil
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{opts: opts, log: opts.Logger.Named("notify"), metrics: m}, nil
 }
 
 var _ Submitter = (*Service)(nil)
@@ -161,6 +169,7 @@ func (s *Service) Submit(ctx context.Context, m Message) (Receipt, error) {
 		}
 		return Receipt{ID: id, Recipients: first.Named, Duplicate: true}, nil
 	}
+	s.metrics.queued.WithLabelValues(m.Lane.String()).Inc()
 	s.log.Info("message queued", zap.Int64("id", id), zap.String("producer", m.Producer), zap.String("lane", m.Lane.String()),
 		zap.String("msgtype", m.Content.MsgType), zap.Int("named", row.Named))
 	return Receipt{ID: id, Recipients: row.Named}, nil

@@ -503,3 +503,20 @@ func (db *DB) RecallOutboxMessage(ctx context.Context, id int64, now int64) ([]s
 	}
 	return msgids, nil
 }
+
+// OutboxBacklog counts the recipients waiting (pending, held or sending)
+// by lane.
+func (db *DB) OutboxBacklog(ctx context.Context) (map[int]int, error) {
+	var rows []struct {
+		Lane int `db:"lane"`
+		N    int `db:"n"`
+	}
+	if err := db.SelectContext(ctx, &rows, "SELECT lane, COUNT(*) AS n FROM outbox_recipients WHERE outcome IN ('pending', 'held', 'sending') GROUP BY lane"); err != nil {
+		return nil, fmt.Errorf("store: outbox backlog: %w", err)
+	}
+	out := map[int]int{}
+	for _, r := range rows {
+		out[r.Lane] = r.N
+	}
+	return out, nil
+}

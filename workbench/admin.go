@@ -538,3 +538,35 @@ func (s *Service) Holders(ctx context.Context) (map[string]int, error) {
 	s.holders, s.holdersCat, s.holdersAt = out, c, now
 	return out, nil
 }
+
+// RoleHolders lists the userids of the people who hold any of roles now
+// (the message center's recipients by role), sorted.
+func (s *Service) RoleHolders(ctx context.Context, roles []string) ([]string, error) {
+	want := map[string]bool{}
+	for _, r := range roles {
+		want[r] = true
+	}
+	c := s.current(ctx)
+	for r := range want {
+		if _, ok := c.roleByKey[r]; !ok {
+			return nil, fmt.Errorf("workbench: no role %q", r)
+		}
+	}
+	all, err := s.db.AllPersonRows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("workbench: role holders: %w", err)
+	}
+	tree, now := s.depts.Load(), s.now()
+	var out []string
+	for _, rows := range all {
+		p := buildPerson(rows, tree, now)
+		for _, h := range s.resolve(c, &p) {
+			if want[h.Role] {
+				out = append(out, p.UserID)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}

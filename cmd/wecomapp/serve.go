@@ -185,7 +185,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
-	selfReg, err := newSelfReg(cfg, db, mirror, co, corp, syncRunner, log)
+	messages, err := newNotify(cfg, db, mirror, co, pg, inboxInstance(ln.Addr()), log, reg)
+	if err != nil {
+		return err
+	}
+	selfReg, err := newSelfReg(cfg, db, mirror, co, messages, syncRunner, log)
 	if err != nil {
 		return err
 	}
@@ -265,6 +269,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		stop()
 		return nil
 	})
+	g.Go(func() error { return messages.Run(gctx) })
 	serveErr := make(chan error, len(servers))
 	for i, sv := range servers {
 		go func() { serveErr <- sv.Serve(listeners[i]) }()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/notify"
 	"github.com/wecomapp/wecomapp/orgsync"
 	"github.com/wecomapp/wecomapp/selfreg"
 	"github.com/wecomapp/wecomapp/store"
@@ -230,13 +232,9 @@ func syncOnStart(ctx context.Context, db *store.DB, r *orgsync.Runner, mirror *c
 // newSelfReg is self-registration (/register): a person verified by CAS
 // and matched against the data center is made a member at once through
 // the sync (orgsync.Runner.Enrol), then welcomed by the app.
-func newSelfReg(cfg *config.Config, db *store.DB, mirror *contacts.Mirror, co coord.Store, corp *wecom.Corp, r *orgsync.Runner, log *zap.Logger) (*selfreg.Service, error) {
+func newSelfReg(cfg *config.Config, db *store.DB, mirror *contacts.Mirror, co coord.Store, messages *notify.Service, r *orgsync.Runner, log *zap.Logger) (*selfreg.Service, error) {
 	if !cfg.SelfReg.Enabled {
 		return nil, nil
-	}
-	app, err := corp.App(cfg.WeCom.Apps[0].Name)
-	if err != nil {
-		return nil, err
 	}
 	enrol := func(ctx context.Context, userID string, actor store.Actor) error {
 		_, err := r.Enrol(ctx, userID, "selfreg", actor.UserID, time.Minute)
@@ -258,8 +256,14 @@ func newSelfReg(cfg *config.Config, db *store.DB, mirror *contacts.Mirror, co co
 		if err != nil {
 			return err
 		}
-		text := strings.ReplaceAll(cfg.SelfReg.Welcome, "{name}", m.Name)
-		_, err = app.SendMessage(ctx, &wecom.Message{ToUser: []string{userID}, Text: &wecom.Text{Content: text}})
+		// Through the message center, like every notice: committed, sent
+		// within the member's quota, once (the key).
+		body, err := json.Marshal(map[string]string{"content": strings.ReplaceAll(cfg.SelfReg.Welcome, "{name}", m.Name)})
+		if err != nil {
+			return err
+		}
+		_, err = messages.Submit(ctx, notify.Message{Producer: "selfreg", IdempotencyKey: "welcome:" + userID, Lane: notify.LaneReminder,
+			To: notify.Recipients{UserIDs: []string{userID}}, Content: notify.Content{MsgType: notify.MsgText, Body: body}, Actor: userID})
 		return err
 	}
 	return selfreg.New(selfreg.Options{DB: db, Mirror: mirror, Coord: co, Logger: log.Named("selfreg"), Enrol: enrol, Welcome: welcome,
