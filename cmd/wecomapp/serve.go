@@ -270,6 +270,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		return nil
 	})
 	g.Go(func() error { return messages.Run(gctx) })
+	reminders, err := newReminders(db, messages, log)
+	if err != nil {
+		return err
+	}
+	g.Go(func() error { return reminders.Run(gctx) })
 	serveErr := make(chan error, len(servers))
 	for i, sv := range servers {
 		go func() { serveErr <- sv.Serve(listeners[i]) }()

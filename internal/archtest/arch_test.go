@@ -74,6 +74,9 @@ func TestDependencyRules(t *testing.T) {
 		"orgsync":    {"handler", "config", "inbox", "workbench", "auth"},
 		"selfreg":    {"handler", "config", "inbox", "workbench", "wecom"},
 		"classgroup": {"handler", "config", "inbox", "workbench", "auth"},
+		"notify":     {"handler", "config", "inbox", "workbench", "auth", "orgsync"},
+		"calendar":   {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
+		"reminder":   {"handler", "config", "inbox", "workbench", "auth", "wecom"},
 	}
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
