@@ -30,5 +30,7 @@ func newNotify(cfg *config.Config, db *store.DB, mirror *contacts.Mirror, co coo
 // the university's vacations).
 func newReminders(db *store.DB, messages *notify.Service, log *zap.Logger) (*reminder.Scheduler, error) {
 	return reminder.New(reminder.Options{DB: db, Messages: messages, Logger: log,
-		Calendar: func(ctx context.Context) (*calendar.Calendar, error) { return calendar.Load(ctx, db, log.Named("calendar")) }})
+		Calendar: func(ctx context.Context) (*calendar.Calendar, error) {
+			return calendar.Load(ctx, db, log.Named("calendar"))
+		}})
 }
