@@ -30,6 +30,8 @@ type Config struct {
 	Auth      Auth      `yaml:"auth"`
 	Sync      Sync      `yaml:"sync"`
 	SelfReg   SelfReg   `yaml:"selfreg"`
+	Notify    Notify    `yaml:"notify"`
+	SMS       SMS       `yaml:"sms"`
 }
 
 // Server is the HTTP server.
@@ -215,6 +217,49 @@ type SelfReg struct {
 	Welcome string `yaml:"welcome"`
 }
 
+// Notify is the message center's dispatcher.
+type Notify struct {
+	// ChunkSize is how many members one message/send call names (WeCom
+	// takes 1,000).
+	ChunkSize int `yaml:"chunk_size"`
+	// Lease is how long a dispatcher owns the chunk it is sending: after a
+	// crash another takes it over then.
+	Lease time.Duration `yaml:"lease"`
+	// PerMinute and PerHour are WeCom's limits of app messages to one
+	// member; the governor keeps every instance within them together.
+	PerMinute int `yaml:"per_minute"`
+	PerHour   int `yaml:"per_hour"`
+}
+
+// SMS is the gateway that reaches people outside WeCom (applicants,
+// parents, off-campus users).
+type SMS struct {
+	// Provider is sim (the built-in simulated gateway, its page at
+	// /smssim), tencent (Tencent Cloud SMS) or "" (off: SMS recipients
+	// fail).
+	Provider string `yaml:"provider"`
+	// SignName is the approved signature (签名), without 【】.
+	SignName string `yaml:"sign_name"`
+	// NoticeTemplate is the approved template every notice goes through:
+	// its id and its text with {1} for the notice's title.
+	NoticeTemplateID   string `yaml:"notice_template_id"`
+	NoticeTemplateText string `yaml:"notice_template_text"`
+	// ParamMaxChars is the template variable's limit as the SMS console
+	// shows it; longer titles are cut with "…". 0: no limit of ours.
+	ParamMaxChars int        `yaml:"param_max_chars"`
+	Tencent       TencentSMS `yaml:"tencent"`
+}
+
+// TencentSMS is Tencent Cloud SMS (SendSms 2021-01-11).
+type TencentSMS struct {
+	SecretID  Secret        `yaml:"secret_id"`
+	SecretKey Secret        `yaml:"secret_key"`
+	Region    string        `yaml:"region"`
+	SdkAppID  string        `yaml:"sdk_app_id"`
+	Endpoint  string        `yaml:"endpoint"` // "" = sms.tencentcloudapi.com
+	Timeout   time.Duration `yaml:"timeout"`
+}
+
 // Defaults is the embedded default: SQLite under ./data, in-process
 // coordination, the built-in simulator. config.yaml repeats these values
 // so that the file documents them.
@@ -241,6 +286,7 @@ func Defaults() Config {
 		Simulator: Simulator{Enabled: true, Mount: "/wecomsim", Seed: "demo", CallbackRetries: 3, CallbackTimeout: 5 * time.Second},
 		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 15, Poll: 500 * time.Millisecond, Retention: 30 * 24 * time.Hour},
 		Auth:      Auth{IdleTimeout: 2 * time.Hour, Lifetime: 12 * time.Hour, CASName: "统一身份认证", CASProtocol: 3},
+		Notify:    Notify{ChunkSize: 1000, Lease: time.Minute, PerMinute: 30, PerHour: 1000},
 		SelfReg: SelfReg{Enabled: true, PerPerson: 5, PerIP: 300,
 			Welcome: "{name}，欢迎加入学校企业微信！在企业微信的工作台打开「一站式服务大厅」办理业务。想在个人微信里使用：企业微信 → 我 → 设置 → 微信插件 → 扫码关注，之后在微信「通讯录 → 我的企业」里就能进入。"},
 		Sync: Sync{Schedule: "30 5 * * *", MaxShare: 0.05, Grace: 30 * 24 * time.Hour, Drift: "reassert", Batch: true, Members: "all", OnStart: true, ClassGroups: true},

@@ -190,6 +190,30 @@ func validate(c *Config) []Problem {
 		add("sync.members", "", fmt.Sprintf("%q is not all or registered", c.Sync.Members), "all")
 	}
 
+	if c.Notify.ChunkSize < 1 || c.Notify.ChunkSize > 1000 {
+		add("notify.chunk_size", "", fmt.Sprintf("%d is outside 1..1000 (WeCom's limit per call)", c.Notify.ChunkSize), "1000")
+	}
+	if c.Notify.Lease < time.Second {
+		add("notify.lease", "", fmt.Sprintf("%v is shorter than 1s", c.Notify.Lease), "60s")
+	}
+	if c.Notify.PerMinute < 1 || c.Notify.PerMinute > 30 || c.Notify.PerHour < 1 || c.Notify.PerHour > 1000 {
+		add("notify.per_minute", "", fmt.Sprintf("%d a minute and %d an hour: WeCom drops beyond 30 and 1,000", c.Notify.PerMinute, c.Notify.PerHour), "30 and 1000")
+	}
+	switch c.SMS.Provider {
+	case "", "sim":
+		if c.SMS.Provider == "sim" && !c.Simulator.Enabled {
+			add("sms.provider", "", "sim (the simulated gateway) with the simulator off: texts would reach nobody", "tencent, or empty for no SMS")
+		}
+	case "tencent":
+		if !c.SMS.Tencent.SecretID.IsSet() || !c.SMS.Tencent.SecretKey.IsSet() {
+			add("sms.tencent.secret_id", "", "and secret_key are required for Tencent Cloud SMS; set WECOMAPP_SMS_TENCENT_SECRET_ID and WECOMAPP_SMS_TENCENT_SECRET_KEY (or _FILE)", "the API key of a CAM user allowed sms:SendSms")
+		}
+		if c.SMS.Tencent.SdkAppID == "" || c.SMS.SignName == "" || c.SMS.NoticeTemplateID == "" || !strings.Contains(c.SMS.NoticeTemplateText, "{1}") {
+			add("sms.tencent.sdk_app_id", "", "Tencent Cloud SMS needs sdk_app_id, sign_name, notice_template_id and notice_template_text with {1}", "1400000000")
+		}
+	default:
+		add("sms.provider", "", fmt.Sprintf("%q is not sim, tencent or empty", c.SMS.Provider), "tencent")
+	}
 	if c.SelfReg.PerPerson < 1 || c.SelfReg.PerPerson > 100 {
 		add("selfreg.per_person", "", fmt.Sprintf("%d is outside 1..100", c.SelfReg.PerPerson), "5")
 	}

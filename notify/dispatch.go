@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
 	"go.uber.org/zap"
 
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/internal/mask"
+	"github.com/wecomapp/wecomapp/sms"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/wecom"
 )
@@ -52,17 +52,14 @@ func (s *Service) storeTo(r Recipients) (string, error) {
 }
 
 // NormalizeMobile is a number in E.164 (+8613912345678), Chinese mobiles
-// assumed without a country code; a number that is not a mobile is an
-// error.
+// assumed without a country code; a Chinese number that is not a mobile
+// (a landline, a 400 number) is an error: it cannot receive a text.
 func NormalizeMobile(raw string) (string, error) {
-	n, err := phonenumbers.Parse(raw, "CN")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", fmt.Errorf("%s is not a valid phone number", mask.Phone(raw))
+	e164, err := sms.Normalize(raw, "CN")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", mask.Phone(raw), err)
 	}
-	if t := phonenumbers.GetNumberType(n); t != phonenumbers.MOBILE && t != phonenumbers.FIXED_LINE_OR_MOBILE {
-		return "", fmt.Errorf("%s is not a mobile number", mask.Phone(raw))
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	return e164, nil
 }
 
 // Run dispatches until ctx ends: it expands due messages and sends due
@@ -102,7 +99,7 @@ func (s *Service) Step(ctx context.Context) (bool, error) {
 		}
 	}
 	chunk := randomHex(8)
-	rows, err := s.opts.DB.ClaimDueRecipients(ctx, s.opts.Instance, chunk, store.Millis(now), lease, wecom.MaxSendUsers)
+	rows, err := s.opts.DB.ClaimDueRecipients(ctx, s.opts.Instance, chunk, store.Millis(now), lease, s.opts.ChunkSize)
 	if err != nil {
 		return len(msgs) > 0, err
 	}

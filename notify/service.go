@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -70,6 +71,9 @@ type Options struct {
 	Lease time.Duration
 	// Poll is how often an idle dispatcher looks for work (default 500 ms).
 	Poll time.Duration
+	// ChunkSize is how many members one message/send names (default and
+	// at most 1,000).
+	ChunkSize int
 	// PerMinute and PerHour are WeCom's limits of app messages to one
 	// member (30 and 1,000, docs/wecom.md §1): the governor keeps to them.
 	PerMinute, PerHour int
@@ -96,6 +100,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = 500 * time.Millisecond
+	}
+	if opts.ChunkSize <= 0 || opts.ChunkSize > wecom.MaxSendUsers {
+		opts.ChunkSize = wecom.MaxSendUsers
 	}
 	if opts.PerMinute <= 0 {
 		opts.PerMinute = 30
@@ -356,14 +363,25 @@ func clip(s string, n int) string {
 	return s[:n]
 }
 
-// SMSText is the text an SMS recipient gets for c.
+// SMSText is what an SMS recipient is told of c: the template's {1}
+// (providers send only approved templates, and refuse links inside a
+// variable: the template carries the constant link). Its title, or for a
+// plain text its first words, without links, at most 60 characters.
 func SMSText(c Content) string {
 	title, desc := plain(c)
-	if desc == "" || desc == title {
-		return title
+	t := title
+	if c.MsgType == MsgText {
+		t = desc
 	}
-	return title + "：" + desc
+	t = urlRE.ReplaceAllString(t, "")
+	t = strings.Join(strings.Fields(t), " ")
+	if r := []rune(t); len(r) > 60 {
+		t = string(r[:59]) + "…"
+	}
+	return t
 }
+
+var urlRE = regexp.MustCompile(`(?i)(https?://|www\.)\S+|<a [^>]*>|</a>`)
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -57,6 +57,7 @@ func TestDependencyRules(t *testing.T) {
 		// internal/apptest starts the whole platform for page tests.
 		{module + "/handler", []string{"cmd/", "internal/apptest"}},
 		{module + "/config", []string{"cmd/"}},
+		{"github.com/tencentcloud/tencentcloud-sdk-go", []string{"sms"}},
 	}
 	// Lower layers must not import domain packages.
 	leaves := map[string][]string{
@@ -77,6 +78,7 @@ func TestDependencyRules(t *testing.T) {
 		"notify":     {"handler", "config", "inbox", "workbench", "auth", "orgsync"},
 		"calendar":   {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
 		"reminder":   {"handler", "config", "inbox", "workbench", "auth", "wecom"},
+		"sms":        {"store", "wecom", "inbox", "handler", "config", "coord", "contacts", "notify"},
 	}
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
