@@ -32,6 +32,7 @@ type Config struct {
 	SelfReg   SelfReg   `yaml:"selfreg"`
 	Notify    Notify    `yaml:"notify"`
 	SMS       SMS       `yaml:"sms"`
+	API       API       `yaml:"api"`
 }
 
 // Server is the HTTP server.
@@ -229,14 +230,17 @@ type Notify struct {
 	// member; the governor keeps every instance within them together.
 	PerMinute int `yaml:"per_minute"`
 	PerHour   int `yaml:"per_hour"`
+	// BroadcastApproval is the reach above which a console broadcast waits
+	// for a second admin's approval; 0 never asks.
+	BroadcastApproval int `yaml:"broadcast_approval"`
 }
 
 // SMS is the gateway that reaches people outside WeCom (applicants,
 // parents, off-campus users).
 type SMS struct {
 	// Provider is sim (the built-in simulated gateway, its page at
-	// /smssim), tencent (Tencent Cloud SMS) or "" (off: SMS recipients
-	// fail).
+	// /smssim), tencent (Tencent Cloud SMS), or "": the simulated gateway
+	// when the simulator is on, none otherwise (SMS recipients then fail).
 	Provider string `yaml:"provider"`
 	// SignName is the approved signature (签名), without 【】.
 	SignName string `yaml:"sign_name"`
@@ -258,6 +262,12 @@ type TencentSMS struct {
 	SdkAppID  string        `yaml:"sdk_app_id"`
 	Endpoint  string        `yaml:"endpoint"` // "" = sms.tencentcloudapi.com
 	Timeout   time.Duration `yaml:"timeout"`
+}
+
+// API is the ingest API business systems send messages through.
+type API struct {
+	// MaxBody caps a request's body in bytes (413 past it).
+	MaxBody int64 `yaml:"max_body"`
 }
 
 // Defaults is the embedded default: SQLite under ./data, in-process
@@ -286,7 +296,10 @@ func Defaults() Config {
 		Simulator: Simulator{Enabled: true, Mount: "/wecomsim", Seed: "demo", CallbackRetries: 3, CallbackTimeout: 5 * time.Second},
 		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 15, Poll: 500 * time.Millisecond, Retention: 30 * 24 * time.Hour},
 		Auth:      Auth{IdleTimeout: 2 * time.Hour, Lifetime: 12 * time.Hour, CASName: "统一身份认证", CASProtocol: 3},
-		Notify:    Notify{ChunkSize: 1000, Lease: time.Minute, PerMinute: 30, PerHour: 1000},
+		API:       API{MaxBody: 64 << 10},
+		SMS: SMS{SignName: "示范大学", NoticeTemplateID: "2001", NoticeTemplateText: "您有一条新通知：{1}。请登录学校服务大厅查看。",
+			Tencent: TencentSMS{Region: "ap-guangzhou", Timeout: 10 * time.Second}},
+		Notify: Notify{ChunkSize: 1000, Lease: time.Minute, PerMinute: 30, PerHour: 1000, BroadcastApproval: 1000},
 		SelfReg: SelfReg{Enabled: true, PerPerson: 5, PerIP: 300,
 			Welcome: "{name}，欢迎加入学校企业微信！在企业微信的工作台打开「一站式服务大厅」办理业务。想在个人微信里使用：企业微信 → 我 → 设置 → 微信插件 → 扫码关注，之后在微信「通讯录 → 我的企业」里就能进入。"},
 		Sync: Sync{Schedule: "30 5 * * *", MaxShare: 0.05, Grace: 30 * 24 * time.Hour, Drift: "reassert", Batch: true, Members: "all", OnStart: true, ClassGroups: true},

@@ -190,6 +190,9 @@ func validate(c *Config) []Problem {
 		add("sync.members", "", fmt.Sprintf("%q is not all or registered", c.Sync.Members), "all")
 	}
 
+	if c.API.MaxBody < 1024 || c.API.MaxBody > 16<<20 {
+		add("api.max_body", "", fmt.Sprintf("%d is outside 1 KiB..16 MiB", c.API.MaxBody), "65536")
+	}
 	if c.Notify.ChunkSize < 1 || c.Notify.ChunkSize > 1000 {
 		add("notify.chunk_size", "", fmt.Sprintf("%d is outside 1..1000 (WeCom's limit per call)", c.Notify.ChunkSize), "1000")
 	}

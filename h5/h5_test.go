@@ -26,6 +26,7 @@ var pageViews = map[string]any{
 	"admin_sync": AdminSync{}, "admin_sync_run": AdminSyncRun{}, "admin_tagrules": AdminTagRules{},
 	"admin_modules": AdminModules{}, "register": Register{}, "register_form": RegisterForm{},
 	"register_refused": RegisterRefused{}, "register_done": RegisterDone{},
+	"app_messages": AppMessages{}, "app_messages_item": AppMessage{}, "admin_messages": AdminMessages{}, "admin_messages_report": AdminMessage{},
 }
 
 // homeView mirrors handler's view of the operator status page.
@@ -40,6 +41,10 @@ type homeView struct {
 	Try          []tryPerson
 	Admin        *tryPerson
 	Register     *tryPerson
+	APIKey       *struct{ ID, Secret string }
+	BaseURL      string
+	TagID        int64
+	TagName      string
 	CASName      string
 }
 
@@ -207,6 +212,8 @@ func samples() map[string]any {
 			Contact: "信息中心服务台 010-12345678"},
 		"register_done": RegisterDone{Page: Page{Title: "开通成功"}, UserID: "T2019001", Name: "张三", TypeName: "教职工", Mobile: "138****8000", Welcomed: true,
 			Contact: "信息中心服务台 010-12345678"},
+		"app_messages": messagesSample(home.Page), "app_messages_item": messageSample(home.Page),
+		"admin_messages": adminMessagesSample(), "admin_messages_report": adminReportSample(),
 		"admin_modules": AdminModules{AdminPage: adminPage("应用目录", "/admin/modules"), Modules: []AdminModuleRow{{Key: "campus", Name: "校园概况", Category: "校园概况", Kind: "builtin", Icon: "🏫", Badge: "notices", Status: "live", Summary: "学校简介、历史沿革"},
 			{Key: "oa", Name: "OA", Category: "办公服务", Kind: "external", Target: "https://oa.example.edu.cn/", Icon: "🗂️", Status: "live"}}},
 	}
@@ -246,29 +253,33 @@ func TestHomeWeight(t *testing.T) {
 
 // hooks are the data-testid attributes the browser tests rely on, per page.
 var hooks = map[string][]string{
-	"app_home":           {"person-name", "identity-current", "identity-switch", "identity-option", "tile", "badge", "badge-unavailable", "search", "favourites", "recent", "signout", "flash"},
-	"app_search":         {"search", "tile", "badge", "fav"},
-	"app_module":         {"module-title", "fav", "external"},
-	"app_soon":           {"soon", "module-title"},
-	"app_campus":         {"module-title", "content", "unread"},
-	"app_content":        {"module-title"},
-	"join":               {"join", "contact"},
-	"login":              {"login-qr", "login-cas"},
-	"signed_out":         {"signed-out"},
-	"app_error":          {"app-error"},
-	"admin_home":         {"admin-nav", "flash", "error", "signout", "person-name"},
-	"admin_roles":        {"admin-nav", "field-error", "role-form"},
-	"admin_workbenches":  {"admin-nav", "workbenches"},
-	"admin_workbench":    {"admin-nav", "field-error", "admin-tile", "add-tile", "add-section"},
-	"admin_preview":      {"admin-nav", "preview", "tile", "identity-option"},
-	"admin_grants":       {"admin-nav", "field-error", "revoke"},
-	"admin_audit":        {"admin-nav", "next", "audit"},
-	"admin_sync":         {"admin-nav", "sync-runs", "sync-dry-run", "sync-run", "sync-running", "dry-run-result", "dry-run-guard", "sync-status"},
-	"admin_sync_run":     {"admin-nav", "sync-guard", "sync-confirm", "sync-failures", "sync-plan", "sync-plan-download", "sync-steps", "sync-drift"},
-	"admin_tagrules":     {"admin-nav", "tag-count", "tagrule-form", "field-error", "tagrule-preview", "tagrule-preview-result", "preview-member", "tagrules", "tagrule-search"},
-	"admin_content":      {"admin-nav", "contents"},
-	"admin_content_edit": {"admin-nav", "field-error", "content-form"},
-	"admin_modules":      {"admin-nav", "modules"},
+	"app_home":              {"person-name", "identity-current", "identity-switch", "identity-option", "tile", "badge", "badge-unavailable", "search", "favourites", "recent", "signout", "flash"},
+	"app_search":            {"search", "tile", "badge", "fav"},
+	"app_module":            {"module-title", "fav", "external"},
+	"app_soon":              {"soon", "module-title"},
+	"app_campus":            {"module-title", "content", "unread"},
+	"app_content":           {"module-title"},
+	"join":                  {"join", "contact"},
+	"login":                 {"login-qr", "login-cas"},
+	"signed_out":            {"signed-out"},
+	"app_error":             {"app-error"},
+	"admin_home":            {"admin-nav", "flash", "error", "signout", "person-name"},
+	"admin_roles":           {"admin-nav", "field-error", "role-form"},
+	"admin_workbenches":     {"admin-nav", "workbenches"},
+	"admin_workbench":       {"admin-nav", "field-error", "admin-tile", "add-tile", "add-section"},
+	"admin_preview":         {"admin-nav", "preview", "tile", "identity-option"},
+	"admin_grants":          {"admin-nav", "field-error", "revoke"},
+	"admin_audit":           {"admin-nav", "next", "audit"},
+	"admin_sync":            {"admin-nav", "sync-runs", "sync-dry-run", "sync-run", "sync-running", "dry-run-result", "dry-run-guard", "sync-status"},
+	"admin_sync_run":        {"admin-nav", "sync-guard", "sync-confirm", "sync-failures", "sync-plan", "sync-plan-download", "sync-steps", "sync-drift"},
+	"admin_tagrules":        {"admin-nav", "tag-count", "tagrule-form", "field-error", "tagrule-preview", "tagrule-preview-result", "preview-member", "tagrules", "tagrule-search"},
+	"admin_content":         {"admin-nav", "contents"},
+	"admin_content_edit":    {"admin-nav", "field-error", "content-form"},
+	"admin_modules":         {"admin-nav", "modules"},
+	"app_messages":          {"module-title", "unread-count", "sources", "source", "messages", "message", "unread", "message-from"},
+	"app_messages_item":     {"module-title", "message-item", "message-from", "msg-content", "msg-card", "msg-card-title", "msg-jump", "msg-action", "back"},
+	"admin_messages":        {"admin-nav", "compose", "msgtype", "recipients", "to-all", "to-tags", "to-depts", "to-roles", "count", "recipient-count", "needs-approval", "do-count", "do-preview", "do-send", "preview", "preview-wecom", "preview-wechat", "drafts", "draft", "approve", "reject", "sent", "sent-message", "field-error", "next"},
+	"admin_messages_report": {"admin-nav", "report-summary", "report-state", "outcomes", "count-total", "count-delivered", "count-read", "recall", "recall-confirm", "report", "report-row", "next"},
 }
 
 func TestHooks(t *testing.T) {
@@ -475,4 +486,42 @@ func TestBadgeText(t *testing.T) {
 			t.Errorf("badge(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+func messagesSample(pg Page) AppMessages {
+	pg.Title = "消息中心"
+	return AppMessages{Page: pg, Unread: 2, Source: "api:xg", Sources: []MessageSource{{Key: "api:xg", Name: "学工系统", Href: "/app/messages?source=api%3Axg", Current: true}, {Key: "console", Name: "管理员通知", Href: "/app/messages?source=console"}},
+		Items: []MessageItem{{ID: 12, Href: "/app/messages/12", Title: "奖学金评定结果公示", Summary: "请于 12 月 5 日前确认", From: "学工系统", At: "2026-12-01 09:30", Unread: true},
+			{ID: 9, Href: "/app/messages/9", Title: "元旦放假安排", From: "管理员通知", At: "2026-11-28 16:00"}}, More: true}
+}
+
+func messageSample(pg Page) AppMessage {
+	pg.Title = "请假审批"
+	return AppMessage{Page: pg, Item: MessageItem{ID: 12, Title: "请假审批", From: "学工系统", At: "2026-12-01 09:30"},
+		Content: MsgContent{MsgType: "template_card", Blocks: []MsgBlock{{Kind: "h", Level: 2, Spans: []MsgSpan{{Text: "说明"}}}, {Kind: "p", Spans: []MsgSpan{{Text: "请及时处理，"}, {Text: "今天截止", Bold: true, Color: "warning"}, {Text: "详情", Href: "https://xg.example.edu.cn/leave/1"}, {Text: "id", Code: true}}},
+			{Kind: "quote", Spans: []MsgSpan{{Text: "引用"}}}, {Kind: "code", Code: "a := 1"}},
+			Card: &MsgCard{Source: "学工系统", Title: "请假审批", Desc: "王同学申请病假", Emphasis: "2", EmphasisDesc: "天", Quote: "身体不适", Sub: "请在 24 小时内处理",
+				Fields: []MsgField{{Key: "申请人", Value: "王小明"}, {Key: "附件", Value: "病历", Href: "https://xg.example.edu.cn/f/1"}}, Jumps: []MsgLink{{Title: "查看详情", Href: "https://xg.example.edu.cn/leave/1"}},
+				Action: "https://xg.example.edu.cn/leave/1", Button: "审批", Interactive: true},
+			Articles: []MsgArticle{{Title: "图书馆闭馆通知", Desc: "12 月 3 日闭馆", Href: "https://lib.example.edu.cn/n/1"}}}}
+}
+
+func adminMessagesSample() AdminMessages {
+	opt := func(v, n string, on bool) AdminOption { return AdminOption{Value: v, Name: n, Checked: on} }
+	return AdminMessages{AdminPage: adminPage("消息群发", "/admin/messages"),
+		Form: MessageForm{MsgType: "markdown", Title: "停水通知", Content: "# 停水\n**明天**停水", URL: "https://hq.example.edu.cn/n/1", SendAt: "2026-12-02T08:00", Token: "0123456789abcdef0123456789abcdef",
+			Tags: []AdminOption{opt("3", "2024级本科生", true)}, Depts: []AdminOption{{Value: "2", Name: "计算机学院", Depth: 1}}, Roles: []AdminOption{opt("counselor", "辅导员", false)}, Children: true, UserIDs: "T2019001"},
+		FieldError: map[string]string{"to": "请选择接收人"}, Counted: true, Members: 1520, Threshold: 1000,
+		Preview: &MessagePreview{WeCom: MsgContent{MsgType: "markdown", Blocks: []MsgBlock{{Kind: "h", Level: 1, Spans: []MsgSpan{{Text: "停水"}}}}},
+			WeChat: &MsgCard{Title: "停水", Desc: "明天停水", Action: "https://hall.example.edu.cn/app/messages/…", Button: "详情"}},
+		Drafts: []AdminMessageRow{{ID: 4, Href: "/admin/messages/drafts/4", Summary: "全校停电通知", MsgType: "text", By: "admin02", At: "2026-12-01 10:00", Reach: 24000}},
+		Sent:   []AdminMessageRow{{ID: 31, Href: "/admin/messages/31", Summary: "停水通知", MsgType: "markdown", By: "admin01", At: "2026-12-01 09:00", SendAt: "2026-12-01 12:00", State: "done", Named: 1}},
+		Next:   31}
+}
+
+func adminReportSample() AdminMessage {
+	return AdminMessage{AdminPage: adminPage("发送报告", "/admin/messages"), ID: 31, Summary: "停水通知", MsgType: "markdown", State: "done", Lane: "broadcast", By: "admin01",
+		At: "2026-12-01 09:00", SendAt: "2026-12-01 12:00", Content: MsgContent{MsgType: "text", Blocks: []MsgBlock{{Kind: "p", Spans: []MsgSpan{{Text: "明天停水"}}}}},
+		Outcomes: []AdminOutcome{{Key: "delivered", Name: "已送达", N: 1500}, {Key: "invalid", Name: "无效成员", N: 20}}, Total: 1520, Read: 300, Outcome: "delivered",
+		Rows: []AdminReportRow{{UserID: "S2024001", Channel: "wecom", Outcome: "delivered", At: "2026-12-01 12:00", ReadAt: "2026-12-01 12:30"}}, Next: 880, CanRecall: true}
 }

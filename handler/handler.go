@@ -13,12 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/wecomapp/wecomapp/apikey"
 	"github.com/wecomapp/wecomapp/auth"
 	"github.com/wecomapp/wecomapp/cas"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/h5"
 	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/internal/logctx"
+	"github.com/wecomapp/wecomapp/notify"
 	"github.com/wecomapp/wecomapp/orgsync"
 	"github.com/wecomapp/wecomapp/selfreg"
 	"github.com/wecomapp/wecomapp/store"
@@ -81,6 +83,10 @@ type Deps struct {
 	// CASSim, when set, is the built-in CAS simulator mounted at CASSimMount.
 	CASSim      http.Handler
 	CASSimMount string
+	// SMSSim, when set, is the simulated SMS gateway's page (the texts each
+	// number received), mounted at SMSSimMount.
+	SMSSim      http.Handler
+	SMSSimMount string
 	// JoinContact is shown to people who are not members yet.
 	JoinContact string
 	// SelfReg, when set (with CAS), serves self-registration under
@@ -97,10 +103,28 @@ type Deps struct {
 	TryAdmin *TryPerson
 	// TryRegister is a demo student not yet in WeCom, who can register.
 	TryRegister *TryPerson
+	// TryAPIKey and TryTagName: the demo's ingest API key and a tag to
+	// send to, for the status page's curl (simulator only).
+	TryAPIKey  *TryKey
+	TryTagName string
 	// Sync runs the contacts sync from the console (通讯录同步); nil: the
 	// console's sync pages say it is not configured. Tag rules are edited
 	// either way (they are data in the store).
 	Sync *orgsync.Runner
+	// APIKeys verifies the ingest API's signed requests; with Messages set
+	// too, /api/v1/messages is served (nil: not).
+	APIKeys *apikey.Keys
+	// Messages is the message center the ingest API submits to.
+	Messages notify.Submitter
+	// APIMaxBody caps an ingest API request's body in bytes (413 past
+	// it); 0 is DefaultAPIMaxBody.
+	APIMaxBody int64
+	// Notify, when set, serves the console's mass messaging (/admin/messages);
+	// the H5 message center (/app/messages) reads the store either way.
+	Notify *notify.Service
+	// BroadcastApproval is the reach above which a console broadcast waits
+	// for a second admin's approval: 0 is DefaultBroadcastApproval, < 0 never.
+	BroadcastApproval int
 }
 
 // simulatorPublicBanner is shown on every page when Deps.SimulatorPublic.

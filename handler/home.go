@@ -35,9 +35,17 @@ type homeView struct {
 	Callbacks    []string
 	Try          []TryPerson
 	Register     *TryPerson
+	APIKey       *TryKey
+	BaseURL      string
+	TagID        int64
+	TagName      string
 	Admin        *TryPerson
 	CASName      string
 }
+
+// TryKey is the demo's ingest API key, shown on the status page with a
+// ready curl (simulator only).
+type TryKey struct{ ID, Secret string }
 
 // TryPerson is a demo member the status page suggests trying the platform
 // as (the embedded default only).
@@ -51,7 +59,17 @@ type TryPerson struct {
 func (s *server) home(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	v := homeView{Title: s.Title, Version: s.Version, Try: s.Try, Admin: s.TryAdmin, Register: s.TryRegister}
+	v := homeView{Title: s.Title, Version: s.Version, Try: s.Try, Admin: s.TryAdmin, Register: s.TryRegister, APIKey: s.TryAPIKey, TagName: s.TryTagName, BaseURL: s.PublicURL}
+	if s.TryTagName != "" && s.DB != nil {
+		// The tag's WeCom id, once the first sync made it.
+		if tags, err := s.DB.ListMirrorTags(ctx, nil); err == nil {
+			for _, t := range tags {
+				if t.Name == s.TryTagName {
+					v.TagID = t.ID
+				}
+			}
+		}
+	}
 	if s.CAS != nil {
 		v.CASName = s.CASName
 	}

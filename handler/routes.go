@@ -17,6 +17,7 @@ func (s *server) routes(r *gin.Engine) {
 
 	r.GET("/wecom/callback/:app", s.wrap(s.callbackVerify))
 	r.POST("/wecom/callback/:app", s.wrap(s.callbackReceive))
+	s.apiRoutes(r) // signed machine calls: outside sessions and the cross-origin check
 
 	if s.Sessions != nil {
 		s.pageRoutes(r)
@@ -26,6 +27,11 @@ func (s *server) routes(r *gin.Engine) {
 		mount := strings.TrimSuffix(s.SimulatorMount, "/")
 		sim := gin.WrapH(http.StripPrefix(mount, s.Simulator))
 		r.Any(mount+"/*path", sim)
+	}
+	if s.SMSSim != nil {
+		mount := strings.TrimSuffix(s.SMSSimMount, "/")
+		r.GET(mount, func(c *gin.Context) { c.Redirect(http.StatusFound, mount+"/") })
+		r.Any(mount+"/*path", gin.WrapH(http.StripPrefix(mount, s.SMSSim)))
 	}
 	if s.CASSim != nil {
 		mount := strings.TrimSuffix(s.CASSimMount, "/")
@@ -78,6 +84,9 @@ func (s *server) pageRoutes(r *gin.Engine) {
 	app.GET("/m/:key", s.wrap(s.appModule))
 	app.GET("/go/:key", s.wrap(s.appGo))
 	app.GET("/campus/:key", s.wrap(s.appContent))
+	app.GET("/m/messages", s.wrap(s.appMessagesModule))
+	app.GET("/messages", s.wrap(s.appMessages))
+	app.GET("/messages/:id", s.wrap(s.appMessage))
 
 	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
 	ad := r.Group("/admin", csrf, s.requireMember, s.requireAdmin)
@@ -114,4 +123,11 @@ func (s *server) pageRoutes(r *gin.Engine) {
 	ad.POST("/tagrules", s.wrap(s.adminSaveTagRule))
 	ad.POST("/tagrules/preview", s.wrap(s.adminPreviewTagRule))
 	ad.POST("/tagrules/delete", s.wrap(s.adminDeleteTagRule))
+	ad.GET("/messages", s.wrap(s.adminMessages))
+	ad.POST("/messages", s.wrap(s.adminMessagesPost))
+	ad.POST("/messages/count", s.wrap(s.adminMessagesCount))
+	ad.GET("/messages/:id", s.wrap(s.adminMessage))
+	ad.POST("/messages/:id/recall", s.wrap(s.adminRecallMessage))
+	ad.POST("/messages/drafts/:id/approve", s.wrap(s.adminApproveDraft))
+	ad.POST("/messages/drafts/:id/reject", s.wrap(s.adminRejectDraft))
 }

@@ -329,7 +329,21 @@ func (s *Service) send(ctx context.Context, rows []store.OutboxRecipient, fresh 
 	sent := store.Millis(s.opts.Now())
 	results = append(results, store.OutboxResult{IDs: ok, Outcome: OutcomeDelivered, SentAt: sent, MsgID: res.MsgID},
 		store.OutboxResult{IDs: invalid, Outcome: OutcomeInvalid, ErrCode: 81013, SentAt: sent, MsgID: res.MsgID})
-	return finish(results)
+	if err := finish(results); err != nil {
+		return err
+	}
+	if s.opts.Delivered != nil && len(ok) > 0 {
+		var users []string
+		for _, r := range sendTo {
+			if !bad[strings.ToLower(r.UserID)] {
+				users = append(users, r.UserID)
+			}
+		}
+		if err := s.opts.Delivered(ctx, users...); err != nil {
+			s.log.Warn("delivered hook failed", zap.Int64("message", m.ID), zap.Error(err))
+		}
+	}
+	return nil
 }
 
 // retryChunk keeps the chunk's rows together (outcome sending, same

@@ -78,6 +78,9 @@ type Options struct {
 	// member (30 and 1,000, docs/wecom.md §1): the governor keeps to them.
 	PerMinute, PerHour int
 	Logger             *zap.Logger
+	// Delivered, when set, hears the members a chunk was just delivered to
+	// (the workbench tile shows their unread count). Its error is logged.
+	Delivered func(ctx context.Context, userIDs ...string) error
 	// Registerer takes the metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Now        func() time.Time

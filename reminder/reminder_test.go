@@ -38,7 +38,9 @@ func (o *outbox) Submit(_ context.Context, m notify.Message) (notify.Receipt, er
 	return notify.Receipt{ID: int64(len(o.msgs))}, nil
 }
 
-func (o *outbox) Get(context.Context, int64) (*notify.Status, error) { return nil, errors.New("unused") }
+func (o *outbox) Get(context.Context, int64) (*notify.Status, error) {
+	return nil, errors.New("unused")
+}
 
 func bj(s string) time.Time {
 	t, err := time.ParseInLocation("2006-01-02 15:04", s, calendar.Zone)

@@ -25,7 +25,8 @@ const (
 )
 
 // APIKey is one row of api_keys. Secret is the plaintext: set when
-// inserting, opened by GetAPIKey, empty in ListAPIKeys.
+// inserting and opened by GetAPIKeySecret; empty from GetAPIKey and
+// ListAPIKeys.
 type APIKey struct {
 	KeyID      string
 	System     string

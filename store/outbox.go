@@ -13,8 +13,6 @@ import (
 // OutboxRecipientMobile is an SMS recipient's number, sealed.
 var OutboxRecipientMobile = SealedColumn{Table: "outbox_recipients", Key: "id", Column: "mobile"}
 
-func init() { sealedColumns = append(sealedColumns, OutboxRecipientMobile) }
-
 // Outbox message states.
 const (
 	OutboxQueued   = "queued"

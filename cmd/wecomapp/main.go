@@ -82,6 +82,7 @@ func commands() []command {
 		{"sim", "run the WeCom simulator standalone", cmdSim},
 		{"config", "print the effective configuration (dump) or check it (check)", cmdConfig},
 		{"inbox", "list, show, requeue or purge callbacks in the inbox", cmdInbox},
+		{"apikey", "create, list or revoke the ingest API's keys (business systems sign with them)", cmdAPIKey},
 		{"rekey", "re-encrypt sealed columns under security.data_key (after a key rotation)", cmdRekey},
 		{"version", "print the version", cmdVersion},
 	}

@@ -217,17 +217,21 @@ func newTilePusher(cfg *config.Config, db *store.DB, co coord.Store, pg *pages, 
 		Labels: []native.Figure{
 			{Key: "未读通知", JumpURL: u + "/app/m/campus"},
 			{Key: "待办审批", JumpURL: u + "/app/"},
-			{Key: "新消息", JumpURL: u + "/app/"},
+			{Key: "新消息", JumpURL: u + "/app/messages"},
 		},
 		Figures: func(ctx context.Context, userID string) ([]native.Figure, error) {
 			n, err := pg.workbench.Badge(ctx, "notices", userID)
 			if err != nil {
 				return nil, err
 			}
+			msgs, err := pg.workbench.Badge(ctx, handler.MessagesBadge, userID)
+			if err != nil {
+				return nil, err
+			}
 			return []native.Figure{
 				{Key: "未读通知", Value: n, JumpURL: u + "/app/m/campus"},
 				{Key: "待办审批", JumpURL: u + "/app/"},
-				{Key: "新消息", JumpURL: u + "/app/"},
+				{Key: "新消息", Value: msgs, JumpURL: u + "/app/messages"},
 			}, nil
 		},
 	})

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/wecomapp/wecomapp/apikey"
 	"github.com/wecomapp/wecomapp/config"
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
@@ -185,9 +186,24 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
-	messages, err := newNotify(cfg, db, mirror, co, pg, inboxInstance(ln.Addr()), log, reg)
+	smsGateway, smsPage, err := newSMS(cfg, log)
 	if err != nil {
 		return err
+	}
+	messages, err := newNotify(cfg, db, mirror, co, pg, smsGateway, inboxInstance(ln.Addr()), log, reg)
+	if err != nil {
+		return err
+	}
+	handler.RegisterMessagesBadge(pg.workbench, db)
+	keys, err := apikey.New(apikey.Options{DB: db, Coord: co, Logger: log})
+	if err != nil {
+		return err
+	}
+	var tryKey *handler.TryKey
+	if sim != nil {
+		if tryKey, err = demoAPIKey(ctx, cfg, keys); err != nil {
+			return err
+		}
 	}
 	selfReg, err := newSelfReg(cfg, db, mirror, co, messages, syncRunner, log)
 	if err != nil {
@@ -203,6 +219,8 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount, SimulatorPublic: sim != nil && len(simExposed) > 0,
 		Sessions: pg.sessions, Workbench: pg.workbench, Admins: pg.admins, App: pg.app,
 		SelfReg: selfReg, SelfRegDeptAttr: cfg.SelfReg.DeptAttribute, Sync: syncRunner,
+		SMSSim: smsPage, SMSSimMount: smsSimMount,
+		APIKeys: keys, Messages: messages, Notify: messages, APIMaxBody: cfg.API.MaxBody, BroadcastApproval: broadcastApproval(cfg.Notify.BroadcastApproval), TryAPIKey: tryKey, TryTagName: demoTryTag(uni),
 		CAS: pg.cas, CASName: cfg.Auth.CASName, CASSim: pg.casSim, CASSimMount: casSimMount, JoinContact: pg.joinContact,
 		Try: pg.try, TryAdmin: pg.tryAdmin, TryRegister: pg.tryRegister,
 	})

@@ -25,6 +25,7 @@ import (
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/handler"
+	"github.com/wecomapp/wecomapp/notify"
 	"github.com/wecomapp/wecomapp/orgsync"
 	"github.com/wecomapp/wecomapp/selfreg"
 	"github.com/wecomapp/wecomapp/store"
@@ -60,6 +61,8 @@ type Options struct {
 	// Sync configures the contacts sync the console runs (Env.Sync); the
 	// zero value is the defaults (guard share 5 %, call by call).
 	Sync orgsync.Config
+	// BroadcastApproval is handler.Deps.BroadcastApproval (0: the default).
+	BroadcastApproval int
 }
 
 // Env is a running platform.
@@ -84,6 +87,10 @@ type Env struct {
 	Mirror *contacts.Mirror
 	// SelfReg is the self-registration service (Options.SelfReg), or nil.
 	SelfReg *selfreg.Service
+	// Notify is the message center (the console sends through it), as
+	// `wecomapp serve` wires it; its dispatcher does not run by itself:
+	// DrainNotify sends what is due.
+	Notify *notify.Service
 }
 
 // Start runs the platform until the test ends.
@@ -205,17 +212,39 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	}
 
+	if e.Notify, err = notify.New(notify.Options{DB: db, Mirror: e.Mirror, App: e.App, Coord: e.Coord, Roles: e.Workbench.RoleHolders,
+		PublicURL: e.URL, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	handler.RegisterMessagesBadge(e.Workbench, db)
+
 	h, err = handler.New(handler.Deps{
 		Logger: log, DB: db, Coord: e.Coord, Metrics: prometheus.NewRegistry(),
 		Simulator: e.Sim, SimulatorMount: "/wecomsim", Title: "海滨大学 一站式服务", Version: "test", PublicURL: e.URL,
 		Sessions: e.Sessions, Workbench: e.Workbench, Admins: e.Admins, App: e.App,
 		CAS: casClient, CASName: "统一身份认证", CASSim: e.CASSim, CASSimMount: "/cassim",
 		JoinContact: "请联系教育信息中心", SelfReg: e.SelfReg, Sync: e.Sync,
+		Notify: e.Notify, BroadcastApproval: opts.BroadcastApproval,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// DrainNotify runs the message center's dispatch steps until nothing is
+// due: the messages submitted so far are expanded and sent (or held).
+func (e *Env) DrainNotify(t testing.TB) {
+	t.Helper()
+	for {
+		worked, err := e.Notify.Step(context.Background())
+		if err != nil {
+			t.Fatalf("notify dispatch: %v", err)
+		}
+		if !worked {
+			return
+		}
+	}
 }
 
 // Browser is an HTTP client with its own cookie jar that does not follow

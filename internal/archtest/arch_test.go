@@ -78,6 +78,7 @@ func TestDependencyRules(t *testing.T) {
 		"notify":     {"handler", "config", "inbox", "workbench", "auth", "orgsync"},
 		"calendar":   {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
 		"reminder":   {"handler", "config", "inbox", "workbench", "auth", "wecom"},
+		"apikey":     {"handler", "config", "inbox", "workbench", "auth"},
 		"sms":        {"store", "wecom", "inbox", "handler", "config", "coord", "contacts", "notify"},
 	}
 	for _, p := range listPackages(t) {
