@@ -230,6 +230,9 @@ type Notify struct {
 	// member; the governor keeps every instance within them together.
 	PerMinute int `yaml:"per_minute"`
 	PerHour   int `yaml:"per_hour"`
+	// DailyQuota is the app's messages a day, everyone together (WeCom:
+	// the corp's member cap × 200); 0 derives it as 200 a member.
+	DailyQuota int `yaml:"daily_quota"`
 	// BroadcastApproval is the reach above which a console broadcast waits
 	// for a second admin's approval; 0 never asks.
 	BroadcastApproval int `yaml:"broadcast_approval"`

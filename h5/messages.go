@@ -167,6 +167,8 @@ type AdminMessage struct {
 	Rows                              []AdminReportRow
 	Next                              int64
 	CanRecall                         bool
+	// ETA says when a message still sending should be done.
+	ETA string
 }
 
 func init() {

@@ -642,6 +642,17 @@ func (s *server) adminMessage(c *gin.Context) error {
 		v.Total += n
 		v.Outcomes = append(v.Outcomes, h5.AdminOutcome{Key: o.key, Name: o.name, N: n})
 	}
+	if s.Notify != nil && (m.State == store.OutboxSending || m.State == store.OutboxQueued) {
+		if e, err := s.Notify.EstimateFinish(ctx, m.ID); err == nil {
+			switch {
+			case e.Queued:
+				v.ETA = "排队中：到发送时间后展开收件人"
+			case !e.Finish.IsZero():
+				v.ETA = fmt.Sprintf("预计 %s 前发完：还有 %d 人等待发送，其中 %d 人在等企业微信的每人限额（每分钟 30 条、每小时 1,000 条）",
+					e.Finish.In(time.FixedZone("CST", 8*3600)).Format("01-02 15:04"), e.Waiting+e.Held, e.Held)
+			}
+		}
+	}
 	v.Outcome = c.Query("outcome")
 	filter := v.Outcome
 	if !slices.ContainsFunc(reportOutcomes, func(o struct{ key, name string }) bool { return o.key == filter }) {

@@ -299,7 +299,14 @@ func (s *Service) send(ctx context.Context, rows []store.OutboxRecipient, fresh 
 	// after an uncertain failure or a dead sender reaches nobody twice.
 	wm.EnableDuplicateCheck, wm.DuplicateCheckInterval = true, 4*3600
 	s.metrics.calls.WithLabelValues(rows[0].Channel).Inc()
+	began := time.Now()
 	res, err := s.opts.App.SendMessage(ctx, wm)
+	took := time.Since(began).Nanoseconds()
+	if old := s.chunkNanos.Load(); old == 0 {
+		s.chunkNanos.Store(took)
+	} else {
+		s.chunkNanos.Store(old + (took-old)/5)
+	}
 	if err != nil {
 		code := wecom.Code(err)
 		if ctx.Err() != nil || code == 0 || wecom.IsRetryable(err) {
@@ -376,7 +383,29 @@ func (s *Service) allow(ctx context.Context, userID string) (bool, time.Duration
 		return false, wait, err
 	}
 	ok, wait, err = s.opts.Coord.Allow(ctx, key+":h", coord.Limit{Rate: float64(s.opts.PerHour) / 3600, Burst: s.opts.PerHour})
-	return ok, wait, err
+	if err != nil || !ok {
+		return ok, wait, err
+	}
+	// The app's day: every member together.
+	q := s.dailyQuota(ctx)
+	return s.opts.Coord.Allow(ctx, "notify:q:"+strconv.FormatInt(s.opts.App.AgentID(), 10)+":day", coord.Limit{Rate: float64(q) / 86400, Burst: q})
+}
+
+// dailyQuota is Options.DailyQuota, or 200 a member of the mirror
+// (WeCom's cap counts the corp's seats; members are the floor of those).
+func (s *Service) dailyQuota(ctx context.Context) int {
+	if s.opts.DailyQuota > 0 {
+		return s.opts.DailyQuota
+	}
+	if q := s.daily.Load(); q > 0 {
+		return int(q)
+	}
+	n, err := s.opts.DB.CountMirrorMembers(ctx)
+	if err != nil || n == 0 {
+		n = 1000
+	}
+	s.daily.Store(int64(n) * 200)
+	return n * 200
 }
 
 // wire is the message as a channel sends it.
@@ -500,4 +529,47 @@ func (s *Service) observeBacklog(ctx context.Context) {
 	for l := LaneApproval; l <= LaneBroadcast; l++ {
 		s.metrics.backlog.WithLabelValues(l.String()).Set(float64(b[int(l)]))
 	}
+}
+
+// Estimate is when a message should be done, for the admin watching a
+// large broadcast.
+type Estimate struct {
+	Waiting, Held int
+	// Finish is the estimate; zero when nothing is left (or the message is
+	// not expanded yet: Queued).
+	Finish time.Time
+	Queued bool
+}
+
+// EstimateFinish says how much of message id is left and when it should
+// be done: the chunks left at the time a chunk has taken this dispatcher
+// lately, and no earlier than the governor lets its held members go.
+func (s *Service) EstimateFinish(ctx context.Context, id int64) (Estimate, error) {
+	m, err := s.opts.DB.GetOutboxMessage(ctx, id)
+	if err != nil {
+		return Estimate{}, err
+	}
+	if m.State == store.OutboxQueued {
+		return Estimate{Queued: true}, nil
+	}
+	pending, held, until, err := s.opts.DB.OutboxWaiting(ctx, id)
+	if err != nil {
+		return Estimate{}, err
+	}
+	e := Estimate{Waiting: pending, Held: held}
+	if pending+held == 0 {
+		return e, nil
+	}
+	per := time.Duration(s.chunkNanos.Load())
+	if per <= 0 {
+		per = time.Second
+	}
+	chunks := (pending + held + s.opts.ChunkSize - 1) / s.opts.ChunkSize
+	e.Finish = s.opts.Now().Add(time.Duration(chunks) * per)
+	if held > 0 {
+		if t := store.Time(until).Add(per); t.After(e.Finish) {
+			e.Finish = t
+		}
+	}
+	return e, nil
 }

@@ -278,6 +278,15 @@ func TestGovernorHoldsInsteadOfDropping(t *testing.T) {
 		if d := r.sim.MessageDrops(); len(d) != 0 {
 			t.Errorf("WeCom dropped %d messages", len(d))
 		}
+		// The admin is told when it will go: not before the member's
+		// minute is over.
+		e, err := s.EstimateFinish(ctx, ids[2])
+		if err != nil || e.Held != 1 || e.Finish.Before(time.Now().Add(20*time.Second)) || e.Finish.After(time.Now().Add(2*time.Minute)) {
+			t.Errorf("estimate %+v, %v; want 1 held, finishing within the next minute or so", e, err)
+		}
+		if e, _ := s.EstimateFinish(ctx, ids[0]); e.Waiting+e.Held != 0 || !e.Finish.IsZero() {
+			t.Errorf("estimate of a delivered message: %+v", e)
+		}
 	})
 }
 
@@ -355,5 +364,30 @@ func TestRefusals(t *testing.T) {
 		if !errors.As(err, &ie) {
 			t.Errorf("%s: %v, want an InvalidError", name, err)
 		}
+	}
+}
+
+// TestAppDailyQuota: past the app's messages a day (everyone together),
+// the rest wait for the quota instead of being refused by WeCom.
+func TestAppDailyQuota(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	r := newRig(t, db)
+	s, err := notify.New(notify.Options{DB: r.db, Mirror: r.mirror, App: r.app, Coord: r.co, Instance: "a", DailyQuota: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who []string
+	for _, f := range r.u.DataCenter().Faculty[:5] {
+		who = append(who, f.StaffNo)
+	}
+	rec, err := s.Submit(ctx, notify.Message{Producer: "test", To: notify.Recipients{UserIDs: who}, Content: text("教代会通知")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, s)
+	st, _ := s.Get(ctx, rec.ID)
+	if st.Counts[notify.OutcomeDelivered] != 3 || st.Counts[notify.OutcomeHeld] != 2 {
+		t.Errorf("counts %v; want 3 delivered within the day's quota, 2 held", st.Counts)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -77,6 +78,10 @@ type Options struct {
 	// PerMinute and PerHour are WeCom's limits of app messages to one
 	// member (30 and 1,000, docs/wecom.md §1): the governor keeps to them.
 	PerMinute, PerHour int
+	// DailyQuota is the app's messages a day to everyone together (WeCom:
+	// the corp's member cap × 200, docs/wecom.md §1); 0 derives it from the
+	// mirror's members.
+	DailyQuota int
 	Logger             *zap.Logger
 	// Delivered, when set, hears the members a chunk was just delivered to
 	// (the workbench tile shows their unread count). Its error is logged.
@@ -91,6 +96,11 @@ type Service struct {
 	opts    Options
 	log     *zap.Logger
 	metrics *metrics
+	// chunkNanos is a moving average of how long sending one chunk takes
+	// here, for EstimateFinish.
+	chunkNanos atomic.Int64
+	// daily caches the derived daily quota.
+	daily atomic.Int64
 }
 
 // New returns a Service.

@@ -518,3 +518,31 @@ func (db *DB) OutboxBacklog(ctx context.Context) (map[int]int, error) {
 	}
 	return out, nil
 }
+
+// OutboxWaiting counts a message's recipients not done yet: pending or in
+// flight, and held by the quota governor with the latest time one of
+// those is due again.
+func (db *DB) OutboxWaiting(ctx context.Context, id int64) (pending, held int, heldUntil int64, err error) {
+	var row struct {
+		Pending sql.NullInt64 `db:"pending"`
+		Held    sql.NullInt64 `db:"held"`
+		Until   sql.NullInt64 `db:"until_at"`
+	}
+	err = db.GetContext(ctx, &row, `SELECT SUM(CASE WHEN outcome IN ('pending', 'sending') THEN 1 ELSE 0 END) AS pending,
+		SUM(CASE WHEN outcome = 'held' THEN 1 ELSE 0 END) AS held,
+		MAX(CASE WHEN outcome = 'held' THEN next_at ELSE 0 END) AS until_at
+		FROM outbox_recipients WHERE message_id = ?`, id)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("store: outbox waiting of %d: %w", id, err)
+	}
+	return int(row.Pending.Int64), int(row.Held.Int64), row.Until.Int64, nil
+}
+
+// CountMirrorMembers is how many members the contacts mirror holds.
+func (db *DB) CountMirrorMembers(ctx context.Context) (int, error) {
+	var n int
+	if err := db.GetContext(ctx, &n, "SELECT COUNT(*) FROM contacts_members"); err != nil {
+		return 0, fmt.Errorf("store: count mirror members: %w", err)
+	}
+	return n, nil
+}

@@ -37,7 +37,7 @@ func newNotify(cfg *config.Config, db *store.DB, mirror *contacts.Mirror, co coo
 		DB: db, Mirror: mirror, App: pg.app, Coord: co, Roles: pg.workbench.RoleHolders, SMS: sender,
 		PublicURL: cfg.Server.PublicURL, Instance: instance, Logger: log, Registerer: reg,
 		Delivered: pg.tiles.Touch,
-		ChunkSize: cfg.Notify.ChunkSize, Lease: cfg.Notify.Lease, PerMinute: cfg.Notify.PerMinute, PerHour: cfg.Notify.PerHour,
+		ChunkSize: cfg.Notify.ChunkSize, Lease: cfg.Notify.Lease, PerMinute: cfg.Notify.PerMinute, PerHour: cfg.Notify.PerHour, DailyQuota: cfg.Notify.DailyQuota,
 	})
 }
 
