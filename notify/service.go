@@ -82,7 +82,7 @@ type Options struct {
 	// the corp's member cap × 200, docs/wecom.md §1); 0 derives it from the
 	// mirror's members.
 	DailyQuota int
-	Logger             *zap.Logger
+	Logger     *zap.Logger
 	// Delivered, when set, hears the members a chunk was just delivered to
 	// (the workbench tile shows their unread count). Its error is logged.
 	Delivered func(ctx context.Context, userIDs ...string) error
