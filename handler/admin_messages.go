@@ -327,7 +327,11 @@ func fmtMillis(ms int64) string {
 func (s *server) preview(m composed) *h5.MessagePreview {
 	p := &h5.MessagePreview{WeCom: renderContent(m.MsgType, string(m.Body))}
 	if m.MsgType == notify.MsgMarkdown || m.MsgType == notify.MsgTemplateCard {
-		title, desc := contentTitle(m.MsgType, string(m.Body))
+		// Exactly what the dispatcher will send a plugin member.
+		title, desc := notify.Plain(notify.Content{MsgType: m.MsgType, Body: m.Body})
+		if desc == "" {
+			desc = "点击查看详情"
+		}
 		p.WeChat = &h5.MsgCard{Title: title, Desc: desc, Action: strings.TrimRight(s.PublicURL, "/") + "/app/messages/…", Button: "详情"}
 	}
 	return p

@@ -314,6 +314,11 @@ func wecomMessage(c Content) (*wecom.Message, error) {
 	return wm, nil
 }
 
+// Plain is what a WeChat-plugin member's textcard says of c (its title
+// and description), as the dispatcher sends it: the console's preview
+// shows the same.
+func Plain(c Content) (title, desc string) { return plain(c) }
+
 // plain is what a plugin member's textcard or an SMS says of c: a title
 // and a description.
 func plain(c Content) (title, desc string) {
