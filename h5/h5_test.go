@@ -27,6 +27,7 @@ var pageViews = map[string]any{
 	"admin_modules": AdminModules{}, "register": Register{}, "register_form": RegisterForm{},
 	"register_refused": RegisterRefused{}, "register_done": RegisterDone{},
 	"app_messages": AppMessages{}, "app_messages_item": AppMessage{}, "admin_messages": AdminMessages{}, "admin_messages_report": AdminMessage{},
+	"admin_reminders": AdminReminders{}, "admin_calendar": AdminCalendar{},
 }
 
 // homeView mirrors handler's view of the operator status page.
@@ -214,6 +215,7 @@ func samples() map[string]any {
 			Contact: "信息中心服务台 010-12345678"},
 		"app_messages": messagesSample(home.Page), "app_messages_item": messageSample(home.Page),
 		"admin_messages": adminMessagesSample(), "admin_messages_report": adminReportSample(),
+		"admin_reminders": adminRemindersSample(), "admin_calendar": adminCalendarSample(),
 		"admin_modules": AdminModules{AdminPage: adminPage("应用目录", "/admin/modules"), Modules: []AdminModuleRow{{Key: "campus", Name: "校园概况", Category: "校园概况", Kind: "builtin", Icon: "🏫", Badge: "notices", Status: "live", Summary: "学校简介、历史沿革"},
 			{Key: "oa", Name: "OA", Category: "办公服务", Kind: "external", Target: "https://oa.example.edu.cn/", Icon: "🗂️", Status: "live"}}},
 	}
@@ -279,6 +281,8 @@ var hooks = map[string][]string{
 	"app_messages":          {"module-title", "unread-count", "sources", "source", "messages", "message", "unread", "message-from"},
 	"app_messages_item":     {"module-title", "message-item", "message-from", "msg-content", "msg-card", "msg-card-title", "msg-jump", "msg-action", "back"},
 	"admin_messages":        {"admin-nav", "compose", "msgtype", "recipients", "to-all", "to-tags", "to-depts", "to-roles", "count", "recipient-count", "needs-approval", "do-count", "do-preview", "do-send", "preview", "preview-wecom", "preview-wechat", "drafts", "draft", "approve", "reject", "sent", "sent-message", "field-error", "next"},
+	"admin_reminders":       {"admin-nav", "firings-from", "new-reminder", "reminder-delete-confirm", "reminder-delete-yes", "reminder-send-confirm", "send-members", "reminder-send-yes", "reminder-edit", "reminder-form", "preset", "cron", "workdays", "audience", "recipients", "to-tags", "to-depts", "to-roles", "msgtype", "content", "enabled", "reminder-save", "field-error", "reminders", "reminder", "reminder-schedule", "firings", "firing", "firing-skipped", "edit", "toggle", "send-now", "delete"},
+	"admin_calendar":        {"admin-nav", "years", "uncovered", "new-period", "period-delete-confirm", "period-delete-yes", "period-edit", "period-form", "period-kind", "period-audience", "period-save", "field-error", "periods", "period", "edit", "delete", "prev", "next", "days", "day"},
 	"admin_messages_report": {"admin-nav", "report-summary", "report-state", "outcomes", "count-total", "count-delivered", "count-read", "recall", "recall-confirm", "report", "report-row", "next"},
 }
 
@@ -524,4 +528,31 @@ func adminReportSample() AdminMessage {
 		At: "2026-12-01 09:00", SendAt: "2026-12-01 12:00", Content: MsgContent{MsgType: "text", Blocks: []MsgBlock{{Kind: "p", Spans: []MsgSpan{{Text: "明天停水"}}}}},
 		Outcomes: []AdminOutcome{{Key: "delivered", Name: "已送达", N: 1500}, {Key: "invalid", Name: "无效成员", N: 20}}, Total: 1520, Read: 300, Outcome: "delivered",
 		Rows: []AdminReportRow{{UserID: "S2024001", Channel: "wecom", Outcome: "delivered", At: "2026-12-01 12:00", ReadAt: "2026-12-01 12:30"}}, Next: 880, CanRecall: true}
+}
+
+func adminRemindersSample() AdminReminders {
+	row := AdminReminderRow{ID: 7, Name: "学生健康打卡提醒", Schedule: "每个工作日 08:00", Cron: "0 8 * * *", To: []string{"标签 2024级本科生", "部门 计算机学院（含下级）"},
+		Audience: "students", Workdays: true, Enabled: true, MsgType: "text", Summary: "请在 9:00 前完成健康打卡", LastFired: "2026-09-30 08:00",
+		Firings: []AdminReminderFiring{{At: "2026-09-30 08:00 周三"}, {At: "2026-10-01", Until: "2026-10-07", Skipped: true, Reason: "国庆节", Days: 7},
+			{At: "2026-10-10 08:00 周六", Reason: "调休上班 国庆节"}, {At: "2028-01-03 08:00 周一", Guessed: true}}, FiringsNote: "两年内只发送这些次"}
+	off := row
+	off.ID, off.Enabled, off.Name = 8, false, "教职工通勤班车提醒"
+	opt := func(v, n string, on bool) AdminOption { return AdminOption{Value: v, Name: n, Checked: on} }
+	return AdminReminders{AdminPage: adminPage("定时提醒", "/admin/reminders"), Rules: []AdminReminderRow{row, off}, From: "2026-09-29", Today: "2026-09-28",
+		Edit: &ReminderForm{ID: 7, Name: "学生健康打卡提醒", Preset: "custom", Time: "08:00", Cron: "0 8 * * 1-5x", Audience: "students", Workdays: true, Enabled: true,
+			MsgType: "markdown", Content: "**请在 9:00 前**完成健康打卡", Tags: []AdminOption{opt("3", "2024级本科生", true)}, Depts: []AdminOption{{Value: "2", Name: "计算机学院", Depth: 1}},
+			Roles: []AdminOption{opt("counselor", "辅导员", false)}, Children: true},
+		FieldError: map[string]string{"schedule": "不是有效的 cron 表达式", "to": "请选择接收人"}, Delete: &row, Send: &row, Members: 12, Threshold: 1000}
+}
+
+func adminCalendarSample() AdminCalendar {
+	work := AdminDayKind{Kind: "workday", Label: "工作日", Working: true}
+	hol := AdminDayKind{Kind: "holiday", Label: "法定节假日", Name: "国庆节"}
+	vac := AdminDayKind{Kind: "vacation", Label: "假期", Name: "2027 年寒假"}
+	mk := AdminDayKind{Kind: "makeup_workday", Label: "调休上班", Name: "国庆节", Working: true}
+	p := AdminCalendarPeriod{ID: 3, Name: "2027 年寒假", Kind: "vacation", Start: "2027-01-18", End: "2027-02-26", Audience: "students", CreatedBy: "admin01", Added: "2026-11-30 10:00", Days: 40}
+	return AdminCalendar{AdminPage: adminPage("校历", "/admin/calendar"), From: "2026-09-30", Prev: "2026-08-01", Next: "2026-11-29",
+		Days: []AdminCalendarDay{{Date: "2026-09-30", Weekday: "周三", All: work, Students: vac, Faculty: work}, {Date: "2026-10-01", Weekday: "周四", All: hol, Students: hol, Faculty: hol},
+			{Date: "2026-10-10", Weekday: "周六", All: mk, Students: mk, Faculty: mk}, {Date: "2028-01-03", Weekday: "周一", All: AdminDayKind{Kind: "workday", Label: "工作日", Working: true, Guessed: true}}},
+		Periods: []AdminCalendarPeriod{p}, Edit: &p, Delete: &p, FieldError: map[string]string{"end": "结束日期早于开始日期"}, FirstYear: 2002, LastYear: 2027, Uncovered: []int{2028}}
 }

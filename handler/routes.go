@@ -130,4 +130,12 @@ func (s *server) pageRoutes(r *gin.Engine) {
 	ad.POST("/messages/:id/recall", s.wrap(s.adminRecallMessage))
 	ad.POST("/messages/drafts/:id/approve", s.wrap(s.adminApproveDraft))
 	ad.POST("/messages/drafts/:id/reject", s.wrap(s.adminRejectDraft))
+	ad.GET("/reminders", s.wrap(s.adminReminders))
+	ad.POST("/reminders", s.wrap(s.adminSaveReminder))
+	ad.POST("/reminders/:id/enabled", s.wrap(s.adminReminderEnabled))
+	ad.POST("/reminders/:id/delete", s.wrap(s.adminDeleteReminder))
+	ad.POST("/reminders/:id/send", s.wrap(s.adminSendReminder))
+	ad.GET("/calendar", s.wrap(s.adminCalendar))
+	ad.POST("/calendar/periods", s.wrap(s.adminSaveCalendarPeriod))
+	ad.POST("/calendar/periods/delete", s.wrap(s.adminDeleteCalendarPeriod))
 }
