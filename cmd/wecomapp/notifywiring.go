@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -127,4 +129,36 @@ func broadcastApproval(n int) int {
 		return -1
 	}
 	return n
+}
+
+// seedDemoReminders gives the demo, on its first start, two reminder rules
+// and the students' winter vacation, so the console's 定时提醒 and 校历
+// show them at work.
+func seedDemoReminders(ctx context.Context, db *store.DB, now time.Time) error {
+	rules, err := db.ListReminderRules(ctx, nil)
+	if err != nil || len(rules) > 0 {
+		return err
+	}
+	text := func(s string) notify.Content {
+		b, _ := json.Marshal(map[string]string{"content": s})
+		return notify.Content{MsgType: notify.MsgText, Body: b}
+	}
+	for _, r := range []reminder.Rule{
+		{Name: "学生健康打卡提醒", Schedule: "0 8 * * *", Audience: calendar.Students, Workdays: true,
+			To: notify.Recipients{Roles: []string{"undergraduate_y1", "undergraduate_y2", "undergraduate_y3", "undergraduate_y4"}}, Content: text("早上好！请在 8:30 前完成今日健康打卡（工作台 → 健康打卡）。"), Enabled: true},
+		{Name: "辅导员查看请假", Schedule: "30 8 * * *", Audience: calendar.Faculty, Workdays: true,
+			To: notify.Recipients{Roles: []string{"counselor"}}, Content: text("今日有待审批的学生请假，请在工作台「学生请假」查看。"), Enabled: true},
+	} {
+		r.CreatedBy = "system"
+		if _, err := reminder.Put(ctx, db, r, now); err != nil {
+			return fmt.Errorf("demo reminder %s: %w", r.Name, err)
+		}
+	}
+	year := now.Year()
+	if now.Month() >= time.March {
+		year++
+	}
+	_, err = db.PutCalendarPeriod(ctx, nil, store.CalendarPeriod{Name: "寒假", Kind: store.PeriodVacation,
+		StartDate: fmt.Sprintf("%d-01-18", year), EndDate: fmt.Sprintf("%d-02-26", year), Audience: store.AudienceStudents, CreatedBy: "system"}, now)
+	return err
 }

@@ -292,6 +292,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
+	if uni != nil {
+		if err := seedDemoReminders(ctx, db, time.Now()); err != nil {
+			return err
+		}
+	}
 	g.Go(func() error { return reminders.Run(gctx) })
 	serveErr := make(chan error, len(servers))
 	for i, sv := range servers {
