@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
 	"github.com/wecomapp/wecomapp/auth"
@@ -744,4 +745,14 @@ func (s *server) adminAudit(c *gin.Context) error {
 		v.Next = rows[len(rows)-1].ID
 	}
 	return s.render(c, http.StatusOK, "admin_audit", v)
+}
+
+// auditTx records an admin's action at at, in the transaction of the
+// change it describes.
+func (s *server) auditTx(c *gin.Context, tx sqlx.ExtContext, action, object string, before, after any, at time.Time) error {
+	e, err := store.Audit(actor(c), action, object, before, after, at)
+	if err != nil {
+		return err
+	}
+	return s.DB.InsertAudit(c.Request.Context(), tx, e)
 }

@@ -495,11 +495,7 @@ func (s *server) adminSaveReminder(c *gin.Context) error {
 			return err
 		}
 		row.ID = id
-		e, err := store.Audit(actor(c), action, reminderObject(id), before, reminderAudit(row), now)
-		if err != nil {
-			return err
-		}
-		return s.DB.InsertAudit(ctx, tx, e)
+		return s.auditTx(c, tx, action, reminderObject(id), before, reminderAudit(row), now)
 	})
 	if err != nil {
 		return err
@@ -534,11 +530,7 @@ func (s *server) adminReminderEnabled(c *gin.Context) error {
 		if on {
 			action = "reminder.enable"
 		}
-		e, err := store.Audit(actor(c), action, reminderObject(id), before, reminderAudit(row), s.Now())
-		if err != nil {
-			return err
-		}
-		return s.DB.InsertAudit(ctx, tx, e)
+		return s.auditTx(c, tx, action, reminderObject(id), before, reminderAudit(row), s.Now())
 	})
 	if err != nil {
 		return err
@@ -574,11 +566,7 @@ func (s *server) adminDeleteReminder(c *gin.Context) error {
 		if _, err := s.DB.DeleteReminderRule(ctx, tx, id); err != nil {
 			return err
 		}
-		e, err := store.Audit(actor(c), "reminder.delete", reminderObject(id), reminderAudit(row), nil, s.Now())
-		if err != nil {
-			return err
-		}
-		return s.DB.InsertAudit(ctx, tx, e)
+		return s.auditTx(c, tx, "reminder.delete", reminderObject(id), reminderAudit(row), nil, s.Now())
 	})
 	if err != nil {
 		return err
@@ -983,11 +971,7 @@ func (s *server) adminSaveCalendarPeriod(c *gin.Context) error {
 			return err
 		}
 		p.ID = id
-		e, err := store.Audit(actor(c), action, periodObject(id), before, periodAudit(p), now)
-		if err != nil {
-			return err
-		}
-		return s.DB.InsertAudit(ctx, tx, e)
+		return s.auditTx(c, tx, action, periodObject(id), before, periodAudit(p), now)
 	})
 	if err != nil {
 		return err
@@ -1020,11 +1004,7 @@ func (s *server) adminDeleteCalendarPeriod(c *gin.Context) error {
 		if _, err := s.DB.DeleteCalendarPeriod(ctx, tx, id); err != nil {
 			return err
 		}
-		e, err := store.Audit(actor(c), "calendar.period.delete", periodObject(id), periodAudit(p), nil, s.Now())
-		if err != nil {
-			return err
-		}
-		return s.DB.InsertAudit(ctx, tx, e)
+		return s.auditTx(c, tx, "calendar.period.delete", periodObject(id), periodAudit(p), nil, s.Now())
 	})
 	if err != nil {
 		return err

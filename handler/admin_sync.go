@@ -715,11 +715,7 @@ func (s *server) adminSaveTagRule(c *gin.Context) error {
 		if before != nil {
 			action, b = "contacts.tagrule.update", tagRuleAudit(*before)
 		}
-		e, err := store.Audit(actor(c), action, "tag_rule "+r.Name, b, tagRuleAudit(r), s.Now())
-		if err != nil {
-			return err
-		}
-		return s.DB.InsertAudit(ctx, tx, e)
+		return s.auditTx(c, tx, action, "tag_rule "+r.Name, b, tagRuleAudit(r), s.Now())
 	})
 	var tc tagRuleConflict
 	if errors.As(err, &tc) {
@@ -834,11 +830,7 @@ func (s *server) adminDeleteTagRule(c *gin.Context) error {
 		if _, err := m.DeleteTagRule(ctx, tx, name); err != nil {
 			return err
 		}
-		e, err := store.Audit(actor(c), "contacts.tagrule.delete", "tag_rule "+name, tagRuleAudit(rules[i]), nil, s.Now())
-		if err != nil {
-			return err
-		}
-		return s.DB.InsertAudit(ctx, tx, e)
+		return s.auditTx(c, tx, "contacts.tagrule.delete", "tag_rule "+name, tagRuleAudit(rules[i]), nil, s.Now())
 	})
 	if err != nil {
 		return err
