@@ -544,6 +544,23 @@ func (s *server) adminReminderEnabled(c *gin.Context) error {
 // adminDeleteReminder deletes a rule once confirmed (confirm=1); without
 // the confirmation it asks for it.
 func (s *server) adminDeleteReminder(c *gin.Context) error {
+	return s.confirmedDelete(c, "/admin/reminders", "已删除提醒 ", func(tx *sqlx.Tx, id int64) (string, error) {
+		row, err := s.reminderByID(c, tx, id)
+		if err != nil {
+			return "", err
+		}
+		if _, err := s.DB.DeleteReminderRule(c.Request.Context(), tx, id); err != nil {
+			return "", err
+		}
+		return row.Name, s.auditTx(c, tx, "reminder.delete", reminderObject(id), reminderAudit(row), nil, s.Now())
+	})
+}
+
+// confirmedDelete is a console delete of the row named by the form's id
+// (PermMessage): without confirm=1 it sends the admin to back?delete=id
+// to confirm; with it, del removes the row and audits it in one
+// transaction and answers its name, for the flash "done"+name.
+func (s *server) confirmedDelete(c *gin.Context, back, done string, del func(tx *sqlx.Tx, id int64) (string, error)) error {
 	if err := s.may(c, auth.PermMessage); err != nil {
 		return err
 	}
@@ -552,26 +569,19 @@ func (s *server) adminDeleteReminder(c *gin.Context) error {
 		return err
 	}
 	if c.PostForm("confirm") != "1" {
-		c.Redirect(http.StatusSeeOther, "/admin/reminders?delete="+strconv.FormatInt(id, 10))
+		c.Redirect(http.StatusSeeOther, back+"?delete="+strconv.FormatInt(id, 10))
 		return nil
 	}
-	ctx := c.Request.Context()
 	var name string
-	err = s.DB.WithTx(ctx, func(tx *sqlx.Tx) error {
-		row, err := s.reminderByID(c, tx, id)
-		if err != nil {
-			return err
-		}
-		name = row.Name
-		if _, err := s.DB.DeleteReminderRule(ctx, tx, id); err != nil {
-			return err
-		}
-		return s.auditTx(c, tx, "reminder.delete", reminderObject(id), reminderAudit(row), nil, s.Now())
+	err = s.DB.WithTx(c.Request.Context(), func(tx *sqlx.Tx) error {
+		var err error
+		name, err = del(tx, id)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	return saved(c, "/admin/reminders", "已删除提醒 "+name)
+	return saved(c, back, done+name)
 }
 
 // adminSendReminder sends a rule's message once, now, whatever its
@@ -982,32 +992,14 @@ func (s *server) adminSaveCalendarPeriod(c *gin.Context) error {
 // adminDeleteCalendarPeriod deletes a period once confirmed (confirm=1);
 // without the confirmation it asks for it.
 func (s *server) adminDeleteCalendarPeriod(c *gin.Context) error {
-	if err := s.may(c, auth.PermMessage); err != nil {
-		return err
-	}
-	id, err := formID(c, "id")
-	if err != nil {
-		return err
-	}
-	if c.PostForm("confirm") != "1" {
-		c.Redirect(http.StatusSeeOther, "/admin/calendar?delete="+strconv.FormatInt(id, 10))
-		return nil
-	}
-	ctx := c.Request.Context()
-	var name string
-	err = s.DB.WithTx(ctx, func(tx *sqlx.Tx) error {
+	return s.confirmedDelete(c, "/admin/calendar", "已删除 ", func(tx *sqlx.Tx, id int64) (string, error) {
 		p, err := s.periodByID(c, tx, id)
 		if err != nil {
-			return err
+			return "", err
 		}
-		name = p.Name
-		if _, err := s.DB.DeleteCalendarPeriod(ctx, tx, id); err != nil {
-			return err
+		if _, err := s.DB.DeleteCalendarPeriod(c.Request.Context(), tx, id); err != nil {
+			return "", err
 		}
-		return s.auditTx(c, tx, "calendar.period.delete", periodObject(id), periodAudit(p), nil, s.Now())
+		return p.Name, s.auditTx(c, tx, "calendar.period.delete", periodObject(id), periodAudit(p), nil, s.Now())
 	})
-	if err != nil {
-		return err
-	}
-	return saved(c, "/admin/calendar", "已删除 "+name)
 }
