@@ -107,3 +107,37 @@ func LockWait(ctx context.Context, s Store, key string, lease, poll time.Duratio
 		}
 	}
 }
+
+// Decision is one Allow's answer within AllowMany.
+type Decision struct {
+	OK         bool
+	RetryAfter time.Duration
+}
+
+// Batcher is a Store that takes many buckets' tokens in one round trip
+// (Redis pipelines them); AllowMany uses it when the Store is one.
+type Batcher interface {
+	AllowBatch(ctx context.Context, keys []string, limits []Limit) ([]Decision, error)
+}
+
+// AllowMany takes one token from each bucket keys[i] under limits[i] (a
+// key may repeat: it then gives a token for each), as Allow would one
+// after the other, and answers each. A Store that is a Batcher answers
+// in one round trip; others are asked key by key.
+func AllowMany(ctx context.Context, s Store, keys []string, limits []Limit) ([]Decision, error) {
+	if len(keys) != len(limits) {
+		return nil, errors.New("coord: AllowMany needs one limit per key")
+	}
+	if b, ok := s.(Batcher); ok {
+		return b.AllowBatch(ctx, keys, limits)
+	}
+	out := make([]Decision, len(keys))
+	for i, k := range keys {
+		ok, wait, err := s.Allow(ctx, k, limits[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Decision{ok, wait}
+	}
+	return out, nil
+}

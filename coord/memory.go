@@ -188,3 +188,20 @@ func newToken() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// AllowBatch implements Batcher: one lock for all of them.
+func (m *Memory) AllowBatch(ctx context.Context, keys []string, limits []Limit) ([]Decision, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	out := make([]Decision, len(keys))
+	for i, key := range keys {
+		b, ok := m.buckets[key]
+		if !ok {
+			b = &bucket{tokens: float64(limits[i].Burst), last: now}
+			m.buckets[key] = b
+		}
+		out[i].OK, out[i].RetryAfter = take(b, limits[i], now)
+	}
+	return out, nil
+}

@@ -214,3 +214,40 @@ func (r *Redis) Close() error {
 	}
 	return r.c.Close()
 }
+
+// AllowBatch implements Batcher: the bucket script for every key in one
+// pipeline (one round trip; a cluster client splits it by slot). A Redis
+// that lost its script cache is given the script once and asked again.
+func (r *Redis) AllowBatch(ctx context.Context, keys []string, limits []Limit) ([]Decision, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	run := func() ([]*redis.Cmd, error) {
+		pipe := r.c.Pipeline()
+		cmds := make([]*redis.Cmd, len(keys))
+		for i, key := range keys {
+			cmds[i] = bucketScript.EvalSha(ctx, pipe, []string{r.k("bucket:" + key)}, strconv.FormatFloat(limits[i].Rate, 'f', -1, 64), limits[i].Burst)
+		}
+		_, err := pipe.Exec(ctx)
+		return cmds, err
+	}
+	cmds, err := run()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := bucketScript.Load(ctx, r.c).Err(); err != nil {
+			return nil, fmt.Errorf("coord: load the rate-limit script: %w", err)
+		}
+		cmds, err = run()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("coord: rate limit %d buckets: %w", len(keys), err)
+	}
+	out := make([]Decision, len(keys))
+	for i, c := range cmds {
+		res, err := c.Int64Slice()
+		if err != nil {
+			return nil, fmt.Errorf("coord: rate limit %s: %w", keys[i], err)
+		}
+		out[i] = Decision{OK: res[0] == 1, RetryAfter: time.Duration(res[1]) * time.Millisecond}
+	}
+	return out, nil
+}

@@ -178,3 +178,20 @@ func init() {
 		"failed": "发送失败", "expired": "已过期", "recalled": "已撤回"}
 	labels["channel"] = map[string]string{"wecom": "企业微信", "wecom_textcard": "微信插件（文本卡片）", "sms": "短信"}
 }
+
+// AdminChannels is the console's page of members marked by hand as
+// reading messages in the WeChat plugin or in WeCom (page admin_channels).
+type AdminChannels struct {
+	AdminPage
+	// Detected is how many people get textcards: their latest sign-in
+	// came from the WeChat plugin, or an admin marked them so.
+	Detected   int
+	Marks      []AdminChannel
+	Form       AdminChannel
+	FieldError map[string]string
+}
+
+// AdminChannel is one mark (or the form).
+type AdminChannel struct {
+	UserID, Name, Client, Note, SetBy, SetAt string
+}

@@ -37,6 +37,11 @@ type AdminReminderRow struct {
 	// FiringsNote says why there are fewer firings than asked (none in
 	// two years, a schedule that no longer parses), else "".
 	FiringsNote string
+	// Pending: above the broadcast threshold (Reach members when saved)
+	// and waiting for an admin other than UpdatedBy; ApprovedBy approved it.
+	Pending               bool
+	Reach                 int
+	UpdatedBy, ApprovedBy string
 }
 
 // ReminderForm is the rule form as typed.
@@ -69,6 +74,8 @@ type AdminReminders struct {
 	// Threshold is the reach above which a send needs a second admin
 	// (-1 none): 立即发送一次 goes only below it.
 	Threshold int
+	// Sent are the latest messages the rules sent, newest first.
+	Sent []AdminMessageRow
 }
 
 // AdminDayKind is what one date is for one audience.

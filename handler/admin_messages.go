@@ -603,7 +603,8 @@ func (s *server) consoleMessage(c *gin.Context) (store.OutboxMessage, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Producer != ConsoleProducer {
+	// The console's own sends: its broadcasts and its reminder rules'.
+	if m.Producer != ConsoleProducer && m.Producer != ReminderProducer {
 		return m, fmt.Errorf("admin: message %d is %s's: %w", id, m.Producer, store.ErrNotFound)
 	}
 	return m, nil

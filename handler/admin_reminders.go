@@ -195,12 +195,24 @@ func (s *server) renderReminders(c *gin.Context, status int, edit *h5.ReminderFo
 			v.Send, v.Members = &d, n
 		}
 	}
+	// What the rules sent lately (on time or by hand): each links to its
+	// delivery report.
+	sent, err := s.DB.OutboxMessagesOf(ctx, ReminderProducer, 0, 20)
+	if err != nil {
+		return err
+	}
+	for _, m := range sent {
+		title, _ := contentTitle(m.MsgType, m.Body)
+		v.Sent = append(v.Sent, h5.AdminMessageRow{ID: m.ID, Href: "/admin/messages/" + strconv.FormatInt(m.ID, 10), Summary: title, MsgType: m.MsgType,
+			By: m.Actor, At: fmtMillis(m.CreatedAt), SendAt: fmtMillis(m.SendAt), State: m.State, Named: m.Named})
+	}
 	return s.render(c, status, "admin_reminders", v)
 }
 
 func reminderRow(r reminder.Rule, names recipientNames) h5.AdminReminderRow {
 	row := h5.AdminReminderRow{ID: r.ID, Name: r.Name, Schedule: scheduleText(r.Schedule, r.Workdays), Cron: r.Schedule, To: names.of(r.To),
-		Audience: string(r.Audience), Workdays: r.Workdays, Enabled: r.Enabled, MsgType: r.Content.MsgType}
+		Audience: string(r.Audience), Workdays: r.Workdays, Enabled: r.Enabled, MsgType: r.Content.MsgType,
+		Pending: r.Pending, Reach: r.Reach, UpdatedBy: r.UpdatedBy, ApprovedBy: r.ApprovedBy}
 	row.Summary, _ = contentTitle(r.Content.MsgType, string(r.Content.Body))
 	if !r.LastFired.IsZero() {
 		row.LastFired = r.LastFired.In(calendar.Zone).Format("2006-01-02 15:04")
@@ -440,14 +452,14 @@ func reminderStoreRow(r reminder.Rule) (store.ReminderRule, error) {
 	if err != nil {
 		return store.ReminderRule{}, fmt.Errorf("admin: reminder %q: recipients: %w", r.Name, err)
 	}
-	return store.ReminderRule{ID: r.ID, Name: strings.TrimSpace(r.Name), Schedule: r.Schedule, Audience: string(r.Audience), Workdays: r.Workdays,
-		Recipients: string(to), MsgType: r.Content.MsgType, Body: string(r.Content.Body), Enabled: r.Enabled, CreatedBy: r.CreatedBy}, nil
+	return reminder.StoreRow(r, string(to)), nil
 }
 
 // reminderAudit is a rule as the audit log keeps it.
 func reminderAudit(r store.ReminderRule) map[string]any {
 	return map[string]any{"name": r.Name, "schedule": r.Schedule, "audience": r.Audience, "workdays": r.Workdays,
-		"to": json.RawMessage(r.Recipients), "msgtype": r.MsgType, "body": json.RawMessage(r.Body), "enabled": r.Enabled}
+		"to": json.RawMessage(r.Recipients), "msgtype": r.MsgType, "body": json.RawMessage(r.Body), "enabled": r.Enabled,
+		"reach": r.Reach, "approval": r.Approval, "approved_by": r.ApprovedBy}
 }
 
 // reminderByID reads rule id through q.
@@ -476,6 +488,17 @@ func (s *server) adminSaveReminder(c *gin.Context) error {
 	if len(fe) > 0 {
 		return s.renderReminders(c, http.StatusBadRequest, &f, fe)
 	}
+	me := principal(c).UserID
+	r.UpdatedBy = me
+	if s.Notify != nil {
+		members, _, err := s.Notify.Count(ctx, r.To)
+		if err != nil {
+			return err
+		}
+		r.Reach = members
+	}
+	th := s.approvalThreshold()
+	wide := th >= 0 && r.Reach > th
 	row, err := reminderStoreRow(r)
 	if err != nil {
 		return err
@@ -489,6 +512,20 @@ func (s *server) adminSaveReminder(c *gin.Context) error {
 				return err
 			}
 			action, before = "reminder.update", reminderAudit(old)
+			row.CreatedBy = old.CreatedBy
+			// An approval covers what was approved: who, what, when.
+			// Renaming or switching the rule on and off keeps it.
+			same := old.Recipients == row.Recipients && old.Body == row.Body && old.MsgType == row.MsgType &&
+				old.Schedule == row.Schedule && old.Audience == row.Audience && old.Workdays == row.Workdays
+			if wide && same && old.Approval != store.ReminderPending {
+				row.Approval, row.ApprovedBy = old.Approval, old.ApprovedBy
+				wide = false
+			}
+		}
+		if wide {
+			row.Approval, row.ApprovedBy = store.ReminderPending, ""
+		} else if row.Approval == "" && th >= 0 && row.Reach <= th {
+			row.ApprovedBy = ""
 		}
 		id, err := s.DB.PutReminderRule(ctx, tx, row, now)
 		if err != nil {
@@ -500,7 +537,56 @@ func (s *server) adminSaveReminder(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if row.Approval == store.ReminderPending {
+		return saved(c, "/admin/reminders", fmt.Sprintf("已保存提醒 %s：将发给 %d 人，超过 %d 人，另一位管理员批准后才会发送", row.Name, row.Reach, th))
+	}
 	return saved(c, "/admin/reminders", "已保存提醒 "+row.Name)
+}
+
+// adminApproveReminder is a second admin's approval of a rule reaching
+// more members than the broadcast threshold: from then on it fires. The
+// admin who saved it last cannot approve it.
+func (s *server) adminApproveReminder(c *gin.Context) error {
+	if err := s.may(c, auth.PermMessage); err != nil {
+		return err
+	}
+	id, err := formID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	me := principal(c).UserID
+	var name string
+	var refused string
+	err = s.DB.WithTx(ctx, func(tx *sqlx.Tx) error {
+		row, err := s.reminderByID(c, tx, id)
+		if err != nil {
+			return err
+		}
+		name = row.Name
+		switch {
+		case row.Approval != store.ReminderPending:
+			refused = "提醒 " + name + " 不需要批准或已经批准"
+			return nil
+		case row.UpdatedBy == me:
+			refused = "提醒 " + name + " 是你保存的：须由另一位管理员批准"
+			return nil
+		}
+		before := reminderAudit(row)
+		row.Approval, row.ApprovedBy = "", me
+		if _, err := s.DB.PutReminderRule(ctx, tx, row, s.Now()); err != nil {
+			return err
+		}
+		return s.auditTx(c, tx, "reminder.approve", reminderObject(id), before, reminderAudit(row), s.Now())
+	})
+	if err != nil {
+		return err
+	}
+	if refused != "" {
+		c.Redirect(http.StatusSeeOther, "/admin/reminders?error="+url.QueryEscape(refused))
+		return nil
+	}
+	return saved(c, "/admin/reminders", "已批准提醒 "+name+"，按时间表发送")
 }
 
 // adminReminderEnabled turns a rule on (on=1) or off.
@@ -625,8 +711,12 @@ func (s *server) adminSendReminder(c *gin.Context) error {
 	switch th := s.approvalThreshold(); {
 	case members == 0:
 		return refuse("提醒 " + r.Name + " 的接收人中没有成员，没有发送")
-	case th >= 0 && members > th:
-		return refuse(fmt.Sprintf("提醒 %s 将发给 %d 人，超过 %d 人需要另一位管理员批准：请在消息群发中提交", r.Name, members, th))
+	case r.Pending:
+		return refuse(fmt.Sprintf("提醒 %s 将发给 %d 人，超过 %d 人，还在等另一位管理员批准", r.Name, members, th))
+	case th >= 0 && members > th && (r.ApprovedBy == "" || members > r.Reach+r.Reach/10):
+		// Approved for its reach then; grown by more than a tenth since,
+		// it is a different send.
+		return refuse(fmt.Sprintf("提醒 %s 将发给 %d 人，超过 %d 人需要另一位管理员批准：请重新保存这条提醒并请另一位管理员批准", r.Name, members, th))
 	}
 	now := s.Now()
 	me := principal(c).UserID
@@ -653,7 +743,7 @@ func (s *server) adminSendReminder(c *gin.Context) error {
 		return err
 	}
 	logctx.L(ctx, s.log).Info("reminder sent by hand", zap.Int64("rule", id), zap.Int64("message", rc.ID), zap.String("by", me), zap.Int("members", members))
-	return saved(c, "/admin/reminders", fmt.Sprintf("已立即发送提醒 %s 给 %d 人", r.Name, members))
+	return saved(c, "/admin/messages/"+strconv.FormatInt(rc.ID, 10), fmt.Sprintf("已立即发送提醒 %s 给 %d 人", r.Name, members))
 }
 
 // scheduleText says a cron spec in words for the common forms ("每个工作

@@ -3,6 +3,8 @@ package notify_test
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -31,6 +33,18 @@ func BenchmarkBroadcast30k(b *testing.B) {
 	if testing.Short() {
 		b.Skip("full scale")
 	}
+	b.Run("memory", func(b *testing.B) { benchBroadcast(b, coord.NewMemory(nil)) })
+	// With the governor's buckets in Redis, as two or more instances run.
+	if addr := os.Getenv("WECOMAPP_TEST_REDIS_ADDR"); addr != "" {
+		b.Run("redis", func(b *testing.B) {
+			co := coord.NewRedis(coord.RedisOptions{Addr: addr, Prefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"})
+			b.Cleanup(func() { co.Close() })
+			benchBroadcast(b, co)
+		})
+	}
+}
+
+func benchBroadcast(b *testing.B, co coord.Store) {
 	ctx := context.Background()
 	u := demo.Generate(demo.Full())
 	db := storetest.SQLite(b)
@@ -41,7 +55,6 @@ func BenchmarkBroadcast30k(b *testing.B) {
 		Apps: []wecomsim.App{{AgentID: agentID, Name: "hall", Secret: appSecret}}})
 	srv := httptest.NewServer(sim)
 	b.Cleanup(func() { srv.Close(); sim.Close() })
-	co := coord.NewMemory(nil)
 	corp, err := wecom.New(wecom.Options{BaseURL: srv.URL, CorpID: corpID, ContactSecret: csecret, Coord: co,
 		Apps: []wecom.AppConfig{{Name: "hall", AgentID: agentID, Secret: appSecret}}, Registerer: prometheus.NewRegistry()})
 	if err != nil {

@@ -39,6 +39,13 @@ type Rule struct {
 	// LastFired is when it last fired (zero: never).
 	LastFired time.Time
 	CreatedBy string
+	// Pending: the rule reaches more members than the broadcast threshold
+	// and waits for a second admin; it does not fire until approved.
+	// Reach is its member count when saved; UpdatedBy who saved it last;
+	// ApprovedBy the second admin.
+	Pending               bool
+	Reach                 int
+	UpdatedBy, ApprovedBy string
 }
 
 // Validate checks a rule as the console saves it.
@@ -67,7 +74,8 @@ func Validate(r Rule) error {
 
 func ruleOf(r store.ReminderRule) (Rule, error) {
 	out := Rule{ID: r.ID, Name: r.Name, Schedule: r.Schedule, Audience: calendar.Audience(r.Audience), Workdays: r.Workdays,
-		Content: notify.Content{MsgType: r.MsgType, Body: json.RawMessage(r.Body)}, Enabled: r.Enabled, CreatedBy: r.CreatedBy}
+		Content: notify.Content{MsgType: r.MsgType, Body: json.RawMessage(r.Body)}, Enabled: r.Enabled, CreatedBy: r.CreatedBy,
+		Pending: r.Approval == store.ReminderPending, Reach: r.Reach, UpdatedBy: r.UpdatedBy, ApprovedBy: r.ApprovedBy}
 	if r.LastFired > 0 {
 		out.LastFired = store.Time(r.LastFired)
 	}
@@ -86,8 +94,18 @@ func Put(ctx context.Context, db *store.DB, r Rule, at time.Time) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	return db.PutReminderRule(ctx, nil, store.ReminderRule{ID: r.ID, Name: strings.TrimSpace(r.Name), Schedule: r.Schedule, Audience: string(r.Audience),
-		Workdays: r.Workdays, Recipients: string(to), MsgType: r.Content.MsgType, Body: string(r.Content.Body), Enabled: r.Enabled, CreatedBy: r.CreatedBy}, at)
+	return db.PutReminderRule(ctx, nil, StoreRow(r, string(to)), at)
+}
+
+// StoreRow is r as reminder_rules keeps it, with its recipients as JSON.
+func StoreRow(r Rule, to string) store.ReminderRule {
+	approval := ""
+	if r.Pending {
+		approval = store.ReminderPending
+	}
+	return store.ReminderRule{ID: r.ID, Name: strings.TrimSpace(r.Name), Schedule: r.Schedule, Audience: string(r.Audience),
+		Workdays: r.Workdays, Recipients: to, MsgType: r.Content.MsgType, Body: string(r.Content.Body), Enabled: r.Enabled, CreatedBy: r.CreatedBy,
+		Approval: approval, Reach: r.Reach, UpdatedBy: r.UpdatedBy, ApprovedBy: r.ApprovedBy}
 }
 
 // List reads every rule.
@@ -175,6 +193,11 @@ func (s *Scheduler) Fire(ctx context.Context, from, to time.Time) ([]Fired, erro
 	var out []Fired
 	for _, r := range rules {
 		if !r.Enabled {
+			continue
+		}
+		if r.Pending {
+			// Too many members for one admin alone: silent until a second
+			// one approves (the console says so on the rule).
 			continue
 		}
 		sched, err := cron.ParseStandard(r.Schedule)

@@ -275,6 +275,9 @@ type OutboxResult struct {
 	NextAt  int64 // pending and held: when to try again
 	SentAt  int64
 	MsgID   string
+	// ResponseCode is message/send's code for a button, vote or multiple
+	// card (one use: message/update_template_card).
+	ResponseCode string
 }
 
 // FinishOutboxChunk records a chunk's results (releasing its lease) in one
@@ -289,8 +292,8 @@ func (db *DB) FinishOutboxChunk(ctx context.Context, owner string, results []Out
 			}
 			for start := 0; start < len(r.IDs); start += 1000 {
 				part := r.IDs[start:min(start+1000, len(r.IDs))]
-				q, args, err := sqlx.In(`UPDATE outbox_recipients SET outcome = ?, errcode = ?, next_at = ?, sent_at = ?, wecom_msgid = ?, lease_owner = '', lease_until = 0
-					WHERE id IN (?) AND lease_owner = ?`, r.Outcome, r.ErrCode, r.NextAt, r.SentAt, r.MsgID, part, owner)
+				q, args, err := sqlx.In(`UPDATE outbox_recipients SET outcome = ?, errcode = ?, next_at = ?, sent_at = ?, wecom_msgid = ?, response_code = ?, lease_owner = '', lease_until = 0
+					WHERE id IN (?) AND lease_owner = ?`, r.Outcome, r.ErrCode, r.NextAt, r.SentAt, r.MsgID, r.ResponseCode, part, owner)
 				if err != nil {
 					return err
 				}
@@ -407,6 +410,18 @@ func (db *DB) WeChatPluginUsers(ctx context.Context) (map[string]bool, error) {
 	for u, l := range latest {
 		if l.client == "wechat" {
 			out[u] = true
+		}
+	}
+	// An admin's mark wins over the sign-ins.
+	marks, err := db.PersonChannels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range marks {
+		if m.Client == "wechat" {
+			out[m.UserID] = true
+		} else {
+			delete(out, m.UserID)
 		}
 	}
 	return out, nil
@@ -545,4 +560,100 @@ func (db *DB) CountMirrorMembers(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: count mirror members: %w", err)
 	}
 	return n, nil
+}
+
+// OutboxResponseCode is the response_code message/send answered when it
+// delivered message id to userID ("" when it answered none).
+func (db *DB) OutboxResponseCode(ctx context.Context, id int64, userID string) (string, error) {
+	var code string
+	err := db.GetContext(ctx, &code, "SELECT response_code FROM outbox_recipients WHERE message_id = ? AND userid = ? AND outcome = 'delivered' ORDER BY id LIMIT 1", id, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("store: response code of message %d for %s: %w", id, userID, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: response code of message %d for %s: %w", id, userID, err)
+	}
+	return code, nil
+}
+
+// HeldOutboxRows are the rows of lane held back by the quota for these
+// members, other than message except's: what a digest may fold in.
+func (db *DB) HeldOutboxRows(ctx context.Context, lane int, userIDs []string, except int64) ([]OutboxRecipient, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In("SELECT "+outboxRecipientCols+" FROM outbox_recipients WHERE userid IN (?) AND outcome = 'held' AND lane = ? AND message_id <> ? AND channel <> 'sms' ORDER BY id",
+		userIDs, lane, except)
+	if err != nil {
+		return nil, err
+	}
+	var rs []OutboxRecipient
+	if err := db.SelectContext(ctx, &rs, q, args...); err != nil {
+		return nil, fmt.Errorf("store: held outbox rows: %w", err)
+	}
+	return rs, nil
+}
+
+// ClaimOutboxRows leases the given rows to owner as chunk if they are
+// still held or pending (another dispatcher may have taken some), and
+// answers the ids it got.
+func (db *DB) ClaimOutboxRows(ctx context.Context, owner, chunk string, ids []int64, leaseUntil int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In("UPDATE outbox_recipients SET outcome = 'sending', chunk = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (?) AND outcome IN ('pending', 'held')",
+		chunk, owner, leaseUntil, ids)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, q, args...); err != nil {
+		return nil, fmt.Errorf("store: claim outbox rows: %w", err)
+	}
+	var got []int64
+	if err := db.SelectContext(ctx, &got, "SELECT id FROM outbox_recipients WHERE chunk = ? AND lease_owner = ? AND outcome = 'sending' ORDER BY id", chunk, owner); err != nil {
+		return nil, fmt.Errorf("store: claimed outbox rows: %w", err)
+	}
+	return got, nil
+}
+
+// PersonChannel is an admin's mark of the client a person reads
+// messages in.
+type PersonChannel struct {
+	UserID string `db:"userid"`
+	Client string `db:"client"` // wechat | wecom
+	Note   string `db:"note"`
+	SetBy  string `db:"set_by"`
+	SetAt  int64  `db:"set_at"`
+}
+
+// PersonChannels lists the marks by userid.
+func (db *DB) PersonChannels(ctx context.Context) ([]PersonChannel, error) {
+	var out []PersonChannel
+	if err := db.SelectContext(ctx, &out, "SELECT userid, client, note, set_by, set_at FROM person_channels ORDER BY userid"); err != nil {
+		return nil, fmt.Errorf("store: person channels: %w", err)
+	}
+	return out, nil
+}
+
+// SetPersonChannel marks (client wechat or wecom) or unmarks (client "")
+// a person, through q (nil: the pool), and answers the mark it replaced.
+func (db *DB) SetPersonChannel(ctx context.Context, q sqlx.ExtContext, m PersonChannel) (before *PersonChannel, err error) {
+	ext := db.ext(q)
+	var old PersonChannel
+	switch err := sqlx.GetContext(ctx, ext, &old, "SELECT userid, client, note, set_by, set_at FROM person_channels WHERE userid = ?", m.UserID); {
+	case err == nil:
+		before = &old
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("store: person channel of %s: %w", m.UserID, err)
+	}
+	if _, err := ext.ExecContext(ctx, "DELETE FROM person_channels WHERE userid = ?", m.UserID); err != nil {
+		return nil, fmt.Errorf("store: unmark %s: %w", m.UserID, err)
+	}
+	if m.Client == "" {
+		return before, nil
+	}
+	if _, err := ext.ExecContext(ctx, "INSERT INTO person_channels (userid, client, note, set_by, set_at) VALUES (?, ?, ?, ?, ?)", m.UserID, m.Client, m.Note, m.SetBy, m.SetAt); err != nil {
+		return nil, fmt.Errorf("store: mark %s %s: %w", m.UserID, m.Client, err)
+	}
+	return before, nil
 }

@@ -22,9 +22,19 @@ type ReminderRule struct {
 	LastFired  int64  `db:"last_fired"`
 	CreatedBy  string `db:"created_by"`
 	UpdatedAt  int64  `db:"updated_at"`
+	// Approval is ReminderPending while a rule reaching more members than
+	// the broadcast threshold waits for a second admin; it does not fire
+	// then. Reach is its member count when saved.
+	Approval   string `db:"approval"`
+	Reach      int    `db:"reach"`
+	UpdatedBy  string `db:"updated_by"`
+	ApprovedBy string `db:"approved_by"`
 }
 
-const reminderCols = "id, name, schedule, audience, workdays, recipients, msgtype, body, enabled, last_fired, created_by, updated_at"
+// ReminderPending is a rule waiting for a second admin.
+const ReminderPending = "pending"
+
+const reminderCols = "id, name, schedule, audience, workdays, recipients, msgtype, body, enabled, last_fired, created_by, updated_at, approval, reach, updated_by, approved_by"
 
 // ListReminderRules lists every rule by id, through q (nil: the pool).
 func (db *DB) ListReminderRules(ctx context.Context, q sqlx.ExtContext) ([]ReminderRule, error) {
@@ -40,15 +50,17 @@ func (db *DB) ListReminderRules(ctx context.Context, q sqlx.ExtContext) ([]Remin
 func (db *DB) PutReminderRule(ctx context.Context, q sqlx.ExtContext, r ReminderRule, at time.Time) (int64, error) {
 	ext := db.ext(q)
 	if r.ID == 0 {
-		res, err := ext.ExecContext(ctx, `INSERT INTO reminder_rules (name, schedule, audience, workdays, recipients, msgtype, body, enabled, last_fired, created_by, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, r.Name, r.Schedule, r.Audience, r.Workdays, r.Recipients, r.MsgType, r.Body, r.Enabled, r.CreatedBy, Millis(at))
+		res, err := ext.ExecContext(ctx, `INSERT INTO reminder_rules (name, schedule, audience, workdays, recipients, msgtype, body, enabled, last_fired, created_by, updated_at, approval, reach, updated_by, approved_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`, r.Name, r.Schedule, r.Audience, r.Workdays, r.Recipients, r.MsgType, r.Body, r.Enabled, r.CreatedBy, Millis(at),
+			r.Approval, r.Reach, r.UpdatedBy, r.ApprovedBy)
 		if err != nil {
 			return 0, fmt.Errorf("store: create reminder rule %q: %w", r.Name, err)
 		}
 		return res.LastInsertId()
 	}
-	n, err := execCount(ctx, ext, `UPDATE reminder_rules SET name = ?, schedule = ?, audience = ?, workdays = ?, recipients = ?, msgtype = ?, body = ?, enabled = ?, updated_at = ? WHERE id = ?`,
-		r.Name, r.Schedule, r.Audience, r.Workdays, r.Recipients, r.MsgType, r.Body, r.Enabled, Millis(at), r.ID)
+	n, err := execCount(ctx, ext, `UPDATE reminder_rules SET name = ?, schedule = ?, audience = ?, workdays = ?, recipients = ?, msgtype = ?, body = ?, enabled = ?, updated_at = ?,
+		approval = ?, reach = ?, updated_by = ?, approved_by = ? WHERE id = ?`,
+		r.Name, r.Schedule, r.Audience, r.Workdays, r.Recipients, r.MsgType, r.Body, r.Enabled, Millis(at), r.Approval, r.Reach, r.UpdatedBy, r.ApprovedBy, r.ID)
 	if err != nil {
 		return 0, fmt.Errorf("store: update reminder rule %d: %w", r.ID, err)
 	}

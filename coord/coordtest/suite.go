@@ -169,6 +169,37 @@ func Run(t *testing.T, newStore func(t *testing.T) coord.Store) {
 		}
 	})
 
+	t.Run("allow many", func(t *testing.T) {
+		s := newStore(t)
+		if _, ok := s.(coord.Batcher); !ok {
+			t.Fatal("the store does not batch: each bucket would be a round trip")
+		}
+		slow := coord.Limit{Rate: 0.001, Burst: 2}
+		// A key repeated takes a token each time, in order; other keys
+		// are their own buckets; Allow sees what AllowMany took.
+		keys := []string{"q:a", "q:a", "q:a", "q:b", "q:day", "q:day"}
+		ds, err := coord.AllowMany(ctx, s, keys, []coord.Limit{slow, slow, slow, slow, slow, slow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]bool, len(ds))
+		for i, d := range ds {
+			got[i] = d.OK
+		}
+		if want := []bool{true, true, false, true, true, true}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("AllowMany %v, want %v", got, want)
+		}
+		if ds[2].RetryAfter < 10*time.Minute {
+			t.Errorf("the refused token's wait %v, want ~1000 s at 0.001/s", ds[2].RetryAfter)
+		}
+		if ok, _, err := s.Allow(ctx, "q:b", slow); err != nil || !ok {
+			t.Fatalf("q:b's second token: %v %v", ok, err)
+		}
+		if ok, _, err := s.Allow(ctx, "q:day", slow); err != nil || ok {
+			t.Fatalf("q:day's third token was granted (%v %v): AllowMany's were not counted", ok, err)
+		}
+	})
+
 	t.Run("ping", func(t *testing.T) {
 		if err := newStore(t).Ping(ctx); err != nil {
 			t.Fatal(err)

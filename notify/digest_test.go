@@ -1,0 +1,168 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/notify"
+	"github.com/wecomapp/wecomapp/store"
+	"github.com/wecomapp/wecomapp/store/storetest"
+)
+
+// clock is a movable time for the governor and the dispatcher.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestRemindersHeldByTheQuotaFoldIntoADigest: a member past the per-minute
+// limit with several reminders waiting gets them in one text once the
+// quota frees, instead of one by one; each reminder's result is recorded
+// delivered, and a broadcast is never folded.
+func TestRemindersHeldByTheQuotaFoldIntoADigest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		clk := &clock{t: time.Now()}
+		r.co = coord.NewMemory(clk.Now)
+		s, err := notify.New(notify.Options{DB: r.db, Mirror: r.mirror, App: r.app, Coord: r.co, PublicURL: "https://hall.example.edu.cn",
+			Instance: "a", PerMinute: 2, Lease: 5 * time.Second, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		who := r.u.DataCenter().Faculty[5].StaffNo
+		other := r.u.DataCenter().Faculty[6].StaffNo
+		submit := func(lane notify.Lane, to []string, body string) int64 {
+			t.Helper()
+			rec, err := s.Submit(ctx, notify.Message{Producer: "test", Lane: lane, To: notify.Recipients{UserIDs: to}, Content: text(body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rec.ID
+		}
+		var reminders []int64
+		for _, b := range []string{"打卡提醒一", "打卡提醒二", "健康上报提醒", "通勤班车提醒", "周报提醒"} {
+			reminders = append(reminders, submit(notify.LaneReminder, []string{who, other}, b))
+		}
+		bc := submit(notify.LaneBroadcast, []string{who}, "全校停水通知")
+		drain(t, s)
+		if n := len(r.sim.Inbox(who)); n != 2 {
+			t.Fatalf("%d messages in the first minute, want 2 (the quota)", n)
+		}
+		clk.Add(61 * time.Second)
+		drain(t, s)
+		inbox := r.sim.Inbox(who)
+		var digest string
+		for _, it := range inbox {
+			if strings.Contains(string(it.Body), "条提醒") {
+				digest = string(it.Body)
+			}
+		}
+		if digest == "" {
+			t.Fatalf("no digest after the minute; inbox %d messages", len(inbox))
+		}
+		for _, b := range []string{"健康上报提醒", "通勤班车提醒", "周报提醒"} {
+			if !strings.Contains(digest, b) {
+				t.Errorf("the digest lacks %s: %s", b, digest)
+			}
+		}
+		if strings.Contains(digest, "停水") {
+			t.Errorf("a broadcast was folded into the digest: %s", digest)
+		}
+		for _, id := range reminders {
+			st, err := s.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Counts[notify.OutcomeDelivered] != 2 || st.State != store.OutboxDone {
+				t.Errorf("reminder %d: %s %v, want both delivered", id, st.State, st.Counts)
+			}
+		}
+		// Each reminder reached the member once: two alone, three in the
+		// digest (one of the minute's two sends); the broadcast goes as
+		// itself, with the other.
+		seen := map[string]int{}
+		for _, it := range r.sim.Inbox(who) {
+			var b struct {
+				Text struct{ Content string } `json:"text"`
+			}
+			_ = json.Unmarshal(it.Body, &b)
+			for _, x := range []string{"打卡提醒一", "打卡提醒二", "健康上报提醒", "通勤班车提醒", "周报提醒"} {
+				if strings.Contains(string(it.Body), x) {
+					seen[x]++
+				}
+			}
+		}
+		for x, n := range seen {
+			if n != 1 {
+				t.Errorf("%s reached the member %d times", x, n)
+			}
+		}
+		if n := inboxCount(r.sim, who, "全校停水通知"); n != 1 {
+			t.Errorf("the broadcast arrived %d times, want once", n)
+		}
+		if st, _ := s.Get(ctx, bc); st.Counts[notify.OutcomeDelivered] != 1 {
+			t.Errorf("broadcast %v", st.Counts)
+		}
+		if d := r.sim.MessageDrops(); len(d) != 0 {
+			t.Errorf("WeCom dropped %d messages", len(d))
+		}
+	})
+}
+
+// TestAnAdminsMarkChoosesTheChannel: a member marked by hand as using the
+// WeChat plugin gets a textcard though they signed in from WeCom; marked
+// back to WeCom, the template card.
+func TestAnAdminsMarkChoosesTheChannel(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		who := r.u.DataCenter().Students[4].StudentNo
+		if err := db.RecordClient(ctx, who, "wecom", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		s := r.service(t, "a", 0)
+		card := func(title string) notify.Content {
+			return notify.Content{MsgType: notify.MsgTemplateCard, Body: json.RawMessage(`{"card_type":"text_notice","main_title":{"title":"` + title + `"},"card_action":{"type":1,"url":"https://hall.example.edu.cn/x"}}`)}
+		}
+		send := func(title string) string {
+			t.Helper()
+			if _, err := s.Submit(ctx, notify.Message{Producer: "test", Lane: notify.LaneBroadcast, To: notify.Recipients{UserIDs: []string{who}}, Content: card(title)}); err != nil {
+				t.Fatal(err)
+			}
+			drain(t, s)
+			in := r.sim.Inbox(who)
+			return in[0].MsgType // newest first
+		}
+		if got := send("通知一"); got != "template_card" {
+			t.Fatalf("before the mark: %s", got)
+		}
+		if _, err := db.SetPersonChannel(ctx, nil, store.PersonChannel{UserID: who, Client: "wechat", SetBy: "T00001", SetAt: store.Millis(time.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		if got := send("通知二"); got != "textcard" {
+			t.Errorf("marked WeChat plugin: %s, want textcard", got)
+		}
+		if _, err := db.SetPersonChannel(ctx, nil, store.PersonChannel{UserID: who, Client: "wecom", SetBy: "T00001", SetAt: store.Millis(time.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordClient(ctx, who, "wechat", time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got := send("通知三"); got != "template_card" {
+			t.Errorf("marked WeCom over a WeChat sign-in: %s, want template_card", got)
+		}
+	})
+}
