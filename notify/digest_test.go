@@ -166,3 +166,49 @@ func TestAnAdminsMarkChoosesTheChannel(t *testing.T) {
 		}
 	})
 }
+
+// TestQueuedNumbersAreSealedAndRekeyed: a message scheduled for later
+// keeps its SMS numbers sealed in their own column, not in its JSON; a
+// data-key rotation re-seals them, and the text still reaches the number.
+func TestQueuedNumbersAreSealedAndRekeyed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		keyA, keyB := storetest.NewKey(), storetest.NewKey()
+		sa, _ := store.NewSealer(keyA)
+		sab, _ := store.NewSealer(keyB, keyA)
+		dbA, dbAB := db.WithSealer(sa), db.WithSealer(sab)
+		s, err := notify.New(notify.Options{DB: dbA, Mirror: r.mirror, App: r.app, Coord: r.co, SMS: r.sms, Instance: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := s.Submit(ctx, notify.Message{Producer: "test", Lane: notify.LaneBroadcast, To: notify.Recipients{Mobiles: []string{"13912340001"}},
+			Content: text("证书已寄出"), SendAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var row struct {
+			Recipients string `db:"recipients"`
+			Mobiles    []byte `db:"mobiles"`
+		}
+		if err := db.GetContext(ctx, &row, "SELECT recipients, mobiles FROM outbox_messages WHERE id = ?", rec.ID); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(row.Recipients+string(row.Mobiles), "13912340001") || strings.Contains(row.Recipients, "mobiles") || len(row.Mobiles) == 0 {
+			t.Fatalf("the queued number is not sealed in its column: recipients %s, mobiles %q", row.Recipients, row.Mobiles)
+		}
+		// Rotate: B current, A previous.
+		st, err := dbAB.Rekey(ctx, store.OutboxMessageMobiles, 10, nil)
+		if err != nil || st.Resealed != 1 {
+			t.Fatalf("rekey: %+v %v, want 1 resealed", st, err)
+		}
+		rotated, _ := store.NewSealer(keyB)
+		if _, err := dbA.GetOutboxMessage(ctx, rec.ID); err == nil {
+			t.Error("the old key alone still opens the rekeyed number")
+		}
+		m, err := db.WithSealer(rotated).GetOutboxMessage(ctx, rec.ID)
+		if err != nil || len(m.Mobiles) != 1 || m.Mobiles[0] != "+8613912340001" {
+			t.Fatalf("after the rekey: %v %v", m.Mobiles, err)
+		}
+	})
+}

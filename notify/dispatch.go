@@ -20,11 +20,13 @@ import (
 	"github.com/wecomapp/wecomapp/wecom"
 )
 
-// mobilesAAD binds the sealed numbers of a queued message to its column.
+// mobilesAAD binds the sealed numbers of a message queued before they had
+// their own column (outbox_messages.mobiles) to its recipients JSON.
 const mobilesAAD = "outbox_messages.recipients"
 
-// storedTo is Recipients as outbox_messages keeps them: the numbers
-// sealed.
+// storedTo is Recipients as outbox_messages keeps them; the numbers are
+// in their own sealed column (store.OutboxMessageMobiles). Mobiles here
+// are those of messages queued before that column.
 type storedTo struct {
 	UserIDs     []string     `json:"userids,omitempty"`
 	Departments []Department `json:"departments,omitempty"`
@@ -35,19 +37,10 @@ type storedTo struct {
 }
 
 func (s *Service) storeTo(r Recipients) (string, error) {
-	st := storedTo{UserIDs: r.UserIDs, Departments: r.Departments, Tags: r.Tags, Roles: r.Roles, All: r.All}
-	for _, m := range r.Mobiles {
-		sealer := s.opts.DB.Sealer()
-		if sealer == nil {
-			return "", errors.New("notify: SMS recipients need a data key to seal their numbers")
-		}
-		b, err := sealer.Seal([]byte(m), mobilesAAD)
-		if err != nil {
-			return "", err
-		}
-		st.Mobiles = append(st.Mobiles, b)
+	if len(r.Mobiles) > 0 && s.opts.DB.Sealer() == nil {
+		return "", errors.New("notify: SMS recipients need a data key to seal their numbers")
 	}
-	b, err := json.Marshal(st)
+	b, err := json.Marshal(storedTo{UserIDs: r.UserIDs, Departments: r.Departments, Tags: r.Tags, Roles: r.Roles, All: r.All})
 	return string(b), err
 }
 
@@ -141,16 +134,20 @@ func (s *Service) expand(ctx context.Context, m store.OutboxMessage) error {
 		rows = append(rows, store.OutboxRecipient{Lane: m.Lane, UserID: u, Channel: ch, NextAt: m.SendAt})
 	}
 	seen := map[string]bool{}
+	mobiles := m.Mobiles
 	for _, sealed := range to.Mobiles {
 		p, err := s.opts.DB.Sealer().Open(sealed, mobilesAAD)
 		if err != nil {
 			return err
 		}
-		if seen[string(p)] {
+		mobiles = append(mobiles, string(p))
+	}
+	for _, p := range mobiles {
+		if seen[p] {
 			continue
 		}
-		seen[string(p)] = true
-		rows = append(rows, store.OutboxRecipient{Lane: m.Lane, Mobile: string(p), Channel: ChannelSMS, NextAt: m.SendAt})
+		seen[p] = true
+		rows = append(rows, store.OutboxRecipient{Lane: m.Lane, Mobile: p, Channel: ChannelSMS, NextAt: m.SendAt})
 	}
 	ok, err := s.opts.DB.ExpandOutboxMessage(ctx, s.opts.Instance, m.ID, rows, store.Millis(s.opts.Now()))
 	if err != nil {

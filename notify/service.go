@@ -175,7 +175,7 @@ func (s *Service) Submit(ctx context.Context, m Message) (Receipt, error) {
 	}
 	row := store.OutboxMessage{
 		Producer: m.Producer, Lane: int(m.Lane), MsgType: m.Content.MsgType, Body: string(m.Content.Body), Safe: m.Content.Safe,
-		SMSText: smsText, Recipients: to, Named: named(m.To), Actor: m.Actor,
+		SMSText: smsText, Recipients: to, Mobiles: m.To.Mobiles, Named: named(m.To), Actor: m.Actor,
 		SendAt: store.Millis(sendAt), ExpireAt: expire, CreatedAt: store.Millis(now),
 	}
 	id, dup, err := s.opts.DB.InsertOutboxMessage(ctx, row, m.IdempotencyKey)

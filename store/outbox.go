@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,6 +13,10 @@ import (
 
 // OutboxRecipientMobile is an SMS recipient's number, sealed.
 var OutboxRecipientMobile = SealedColumn{Table: "outbox_recipients", Key: "id", Column: "mobile"}
+
+// OutboxMessageMobiles are a queued message's SMS numbers (a JSON list),
+// sealed, until expansion gives each its recipient row.
+var OutboxMessageMobiles = SealedColumn{Table: "outbox_messages", Key: "id", Column: "mobiles"}
 
 // Outbox message states.
 const (
@@ -43,15 +48,29 @@ type OutboxMessage struct {
 	LeaseOwner string `db:"lease_owner"`
 	LeaseUntil int64  `db:"lease_until"`
 	LastError  string `db:"last_error"`
+	// Mobiles are the SMS numbers the message names (open); MobilesRaw
+	// their sealed column.
+	Mobiles    []string `db:"-"`
+	MobilesRaw []byte   `db:"mobiles"`
 }
 
-const outboxMessageCols = "id, producer, lane, msgtype, body, safe, sms_text, recipients, named, actor, state, send_at, expire_at, created_at, expanded_at, done_at, lease_owner, lease_until, last_error"
+const outboxMessageCols = "id, producer, lane, msgtype, body, safe, sms_text, recipients, named, actor, state, send_at, expire_at, created_at, expanded_at, done_at, lease_owner, lease_until, last_error, mobiles"
 
 // InsertOutboxMessage commits m (its ID and state ignored: queued) and,
 // with idemKey, the producer's idempotency key, in one transaction. A key
 // already used answers the message it names, duplicate true, and writes
 // nothing.
 func (db *DB) InsertOutboxMessage(ctx context.Context, m OutboxMessage, idemKey string) (id int64, duplicate bool, err error) {
+	var mobiles []byte
+	if len(m.Mobiles) > 0 {
+		b, err := json.Marshal(m.Mobiles)
+		if err != nil {
+			return 0, false, err
+		}
+		if mobiles, err = db.seal(OutboxMessageMobiles, b); err != nil {
+			return 0, false, fmt.Errorf("store: insert outbox message of %s: %w", m.Producer, err)
+		}
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		err = db.WithTx(ctx, func(tx *sqlx.Tx) error {
 			if idemKey != "" {
@@ -66,9 +85,9 @@ func (db *DB) InsertOutboxMessage(ctx context.Context, m OutboxMessage, idemKey 
 				}
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO outbox_messages (producer, lane, msgtype, body, safe, sms_text, recipients, named, actor, state,
-				send_at, expire_at, created_at, expanded_at, done_at, lease_owner, lease_until, last_error)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '', 0, '')`,
-				m.Producer, m.Lane, m.MsgType, m.Body, m.Safe, m.SMSText, m.Recipients, m.Named, m.Actor, OutboxQueued, m.SendAt, m.ExpireAt, m.CreatedAt)
+				send_at, expire_at, created_at, expanded_at, done_at, lease_owner, lease_until, last_error, mobiles)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '', 0, '', ?)`,
+				m.Producer, m.Lane, m.MsgType, m.Body, m.Safe, m.SMSText, m.Recipients, m.Named, m.Actor, OutboxQueued, m.SendAt, m.ExpireAt, m.CreatedAt, mobiles)
 			if err != nil {
 				return err
 			}
@@ -100,6 +119,15 @@ func (db *DB) GetOutboxMessage(ctx context.Context, id int64) (OutboxMessage, er
 	err := db.GetContext(ctx, &m, "SELECT "+outboxMessageCols+" FROM outbox_messages WHERE id = ?", id)
 	if err != nil {
 		return m, notFound(err, "store: outbox message %d", id)
+	}
+	if len(m.MobilesRaw) > 0 {
+		b, err := db.open(OutboxMessageMobiles, m.MobilesRaw)
+		if err != nil {
+			return m, fmt.Errorf("store: outbox message %d: %w", id, err)
+		}
+		if err := json.Unmarshal(b, &m.Mobiles); err != nil {
+			return m, fmt.Errorf("store: outbox message %d: numbers: %w", id, err)
+		}
 	}
 	return m, nil
 }
