@@ -23,6 +23,7 @@ const (
 	SourceWeChat   = "wechat"   // WeCom OAuth2 inside personal WeChat (the WeChat plugin)
 	SourceCAS      = "cas"      // the university's CAS single sign-on
 	SourceWebLogin = "weblogin" // the WeCom web-login QR flow on a PC
+	SourcePhone    = "phone"    // an SMS code to a mobile number: a guest, not a member (package guest)
 )
 
 // Defaults for Options.
@@ -243,7 +244,7 @@ func (s *Sessions) SignIn(ctx context.Context, p Principal) error {
 		return errors.New("auth: sign in: empty user id")
 	}
 	switch p.Source {
-	case SourceWeCom, SourceWeChat, SourceCAS, SourceWebLogin:
+	case SourceWeCom, SourceWeChat, SourceCAS, SourceWebLogin, SourcePhone:
 	default:
 		return fmt.Errorf("auth: sign in %s: unknown source %q", p.UserID, p.Source)
 	}

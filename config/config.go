@@ -251,6 +251,13 @@ type SMS struct {
 	// its id and its text with {1} for the notice's title.
 	NoticeTemplateID   string `yaml:"notice_template_id"`
 	NoticeTemplateText string `yaml:"notice_template_text"`
+	// CodeTemplateID and CodeTemplateText are the approved verification-code
+	// template off-campus sign-in (package guest) texts codes through: {1}
+	// the code, {2} the minutes it is good for (default text
+	// guest.DefaultTemplateText). Without an id guest sign-in is off,
+	// except on the simulated gateway, which takes any id.
+	CodeTemplateID   string `yaml:"code_template_id"`
+	CodeTemplateText string `yaml:"code_template_text"`
 	// ParamMaxChars is the template variable's limit as the SMS console
 	// shows it; longer titles are cut with "…". 0: no limit of ours.
 	ParamMaxChars int        `yaml:"param_max_chars"`

@@ -28,6 +28,7 @@ var pageViews = map[string]any{
 	"register_refused": RegisterRefused{}, "register_done": RegisterDone{},
 	"app_messages": AppMessages{}, "app_messages_item": AppMessage{}, "admin_messages": AdminMessages{}, "admin_messages_report": AdminMessage{},
 	"admin_reminders": AdminReminders{}, "admin_calendar": AdminCalendar{},
+	"admin_channels": AdminChannels{}, "guest_login": GuestLogin{},
 }
 
 // homeView mirrors handler's view of the operator status page.
@@ -216,6 +217,11 @@ func samples() map[string]any {
 		"app_messages": messagesSample(home.Page), "app_messages_item": messageSample(home.Page),
 		"admin_messages": adminMessagesSample(), "admin_messages_report": adminReportSample(),
 		"admin_reminders": adminRemindersSample(), "admin_calendar": adminCalendarSample(),
+		"admin_channels": AdminChannels{AdminPage: adminPage("微信插件成员", "/admin/channels"), Detected: 3,
+			Marks:      []AdminChannel{{UserID: "T00042", Name: "李老师", Client: "wechat", Note: "退休，只用微信", SetBy: "T00027", SetAt: "2026-12-01 09:00"}},
+			Form:       AdminChannel{UserID: "nobody", Client: "wechat"}, FieldError: map[string]string{"userid": "通讯录里没有账号 nobody"}},
+		"guest_login": GuestLogin{Page: Page{Title: "手机号登录", Flash: "验证码已发送至 139****5678"}, Return: "/hall/", Mobile: "13912345678",
+			CodeSent: true, SentTo: "139****5678", Minutes: 5, FieldError: map[string]string{"code": "验证码不正确，还可以再试 4 次。"}, Wait: 42, WaitText: "42 秒"},
 		"admin_modules": AdminModules{AdminPage: adminPage("应用目录", "/admin/modules"), Modules: []AdminModuleRow{{Key: "campus", Name: "校园概况", Category: "校园概况", Kind: "builtin", Icon: "🏫", Badge: "notices", Status: "live", Summary: "学校简介、历史沿革"},
 			{Key: "oa", Name: "OA", Category: "办公服务", Kind: "external", Target: "https://oa.example.edu.cn/", Icon: "🗂️", Status: "live"}}},
 	}
@@ -281,7 +287,8 @@ var hooks = map[string][]string{
 	"app_messages":          {"module-title", "unread-count", "sources", "source", "messages", "message", "unread", "message-from"},
 	"app_messages_item":     {"module-title", "message-item", "message-from", "msg-content", "msg-card", "msg-card-title", "msg-jump", "msg-action", "back"},
 	"admin_messages":        {"admin-nav", "compose", "msgtype", "recipients", "to-all", "to-tags", "to-depts", "to-roles", "count", "recipient-count", "needs-approval", "do-count", "do-preview", "do-send", "preview", "preview-wecom", "preview-wechat", "drafts", "draft", "approve", "reject", "sent", "sent-message", "field-error", "next"},
-	"admin_reminders":       {"admin-nav", "firings-from", "new-reminder", "reminder-delete-confirm", "reminder-delete-yes", "reminder-send-confirm", "send-members", "reminder-send-yes", "reminder-edit", "reminder-form", "preset", "cron", "workdays", "audience", "recipients", "to-tags", "to-depts", "to-roles", "msgtype", "content", "enabled", "reminder-save", "field-error", "reminders", "reminder", "reminder-schedule", "firings", "firing", "firing-skipped", "edit", "toggle", "send-now", "delete"},
+	"admin_channels":        {"admin-nav", "detected", "channel-form", "channel-userid", "channel-client", "channel-save", "channels", "channel", "field-error"},
+	"admin_reminders":       {"admin-nav", "firings-from", "new-reminder", "reminder-delete-confirm", "reminder-delete-yes", "reminder-send-confirm", "send-members", "reminder-send-yes", "reminder-edit", "reminder-form", "preset", "cron", "workdays", "audience", "recipients", "to-tags", "to-depts", "to-roles", "msgtype", "content", "enabled", "reminder-save", "field-error", "reminders", "reminder", "reminder-schedule", "firings", "firing", "firing-skipped", "edit", "toggle", "send-now", "delete", "reminder-pending", "reminder-approve", "reminder-sent", "reminder-sent-message"},
 	"admin_calendar":        {"admin-nav", "years", "uncovered", "new-period", "period-delete-confirm", "period-delete-yes", "period-edit", "period-form", "period-kind", "period-audience", "period-save", "field-error", "periods", "period", "edit", "delete", "prev", "next", "days", "day"},
 	"admin_messages_report": {"admin-nav", "report-summary", "report-state", "outcomes", "count-total", "count-delivered", "count-read", "recall", "recall-confirm", "report", "report-row", "next"},
 }
@@ -537,12 +544,17 @@ func adminRemindersSample() AdminReminders {
 			{At: "2026-10-10 08:00 周六", Reason: "调休上班 国庆节"}, {At: "2028-01-03 08:00 周一", Guessed: true}}, FiringsNote: "两年内只发送这些次"}
 	off := row
 	off.ID, off.Enabled, off.Name = 8, false, "教职工通勤班车提醒"
+	wide := row
+	wide.ID, wide.Name, wide.Pending, wide.Reach, wide.UpdatedBy = 9, "全校学生晨检提醒", true, 31104, "T00027"
 	opt := func(v, n string, on bool) AdminOption { return AdminOption{Value: v, Name: n, Checked: on} }
-	return AdminReminders{AdminPage: adminPage("定时提醒", "/admin/reminders"), Rules: []AdminReminderRow{row, off}, From: "2026-09-29", Today: "2026-09-28",
+	ap := adminPage("定时提醒", "/admin/reminders")
+	ap.Me = &Me{UserID: "T00031", Name: "周敏", Admin: true}
+	return AdminReminders{AdminPage: ap, Rules: []AdminReminderRow{row, off, wide}, From: "2026-09-29", Today: "2026-09-28",
 		Edit: &ReminderForm{ID: 7, Name: "学生健康打卡提醒", Preset: "custom", Time: "08:00", Cron: "0 8 * * 1-5x", Audience: "students", Workdays: true, Enabled: true,
 			MsgType: "markdown", Content: "**请在 9:00 前**完成健康打卡", Tags: []AdminOption{opt("3", "2024级本科生", true)}, Depts: []AdminOption{{Value: "2", Name: "计算机学院", Depth: 1}},
 			Roles: []AdminOption{opt("counselor", "辅导员", false)}, Children: true},
-		FieldError: map[string]string{"schedule": "不是有效的 cron 表达式", "to": "请选择接收人"}, Delete: &row, Send: &row, Members: 12, Threshold: 1000}
+		FieldError: map[string]string{"schedule": "不是有效的 cron 表达式", "to": "请选择接收人"}, Delete: &row, Send: &row, Members: 12, Threshold: 1000,
+		Sent: []AdminMessageRow{{ID: 41, Href: "/admin/messages/41", Summary: "请在 9:00 前完成健康打卡", MsgType: "text", By: "T00027", At: "2026-09-30 08:00", State: "done"}}}
 }
 
 func adminCalendarSample() AdminCalendar {

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"errors"
+	"github.com/wecomapp/wecomapp/guest"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,6 +26,12 @@ const principalKey = "wecomapp.principal"
 // or expired cookie is simply no session.
 func (s *server) requireMember(c *gin.Context) {
 	p, ok := s.Sessions.Current(c.Request.Context())
+	if ok && guest.IsGuest(p) {
+		// A guest proved a phone number, not membership: the workbench,
+		// messages and console are not theirs. Signing in as a member
+		// replaces the guest's session.
+		ok = false
+	}
 	if !ok {
 		if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 			c.Redirect(http.StatusFound, signInURL(c.Request))

@@ -17,6 +17,7 @@ import (
 	"github.com/wecomapp/wecomapp/auth"
 	"github.com/wecomapp/wecomapp/cas"
 	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/guest"
 	"github.com/wecomapp/wecomapp/h5"
 	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/internal/logctx"
@@ -125,6 +126,9 @@ type Deps struct {
 	// BroadcastApproval is the reach above which a console broadcast waits
 	// for a second admin's approval: 0 is DefaultBroadcastApproval, < 0 never.
 	BroadcastApproval int
+	// Guest, when set, serves the off-campus sign-in by SMS code under
+	// /guest (applicants, parents, visitors); nil answers those pages 404.
+	Guest *guest.Service
 }
 
 // simulatorPublicBanner is shown on every page when Deps.SimulatorPublic.
@@ -189,9 +193,10 @@ func New(d Deps) (http.Handler, error) {
 	}), nil
 }
 
-// sessionPath: the H5 pages, the console, sign-in and self-registration.
+// sessionPath: the H5 pages, the console, sign-in (guests' too) and
+// self-registration.
 func sessionPath(p string) bool {
-	for _, prefix := range []string{"/app/", "/admin/", "/auth/", "/login", "/join", "/register"} {
+	for _, prefix := range []string{"/app/", "/admin/", "/auth/", "/login", "/join", "/register", "/guest/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

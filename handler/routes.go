@@ -75,6 +75,13 @@ func (s *server) pageRoutes(r *gin.Engine) {
 	reg.GET("/form", s.wrap(s.registerForm))
 	reg.POST("/form", s.wrap(s.registerSubmit))
 
+	// guest sign-in (off-campus applicants)
+	gst := r.Group("/guest", csrf)
+	gst.GET("/login", s.wrap(s.guestLoginPage))
+	gst.POST("/code", s.wrap(s.guestSendCode))
+	gst.POST("/login", s.wrap(s.guestLogin))
+	// end guest sign-in
+
 	r.GET("/app", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/app/") })
 	app := r.Group("/app", csrf, s.requireMember)
 	app.GET("/", s.wrap(s.appHome))

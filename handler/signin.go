@@ -2,6 +2,7 @@ package handler
 
 import (
 	"errors"
+	"github.com/wecomapp/wecomapp/guest"
 	"net/http"
 	"net/url"
 	"strings"
@@ -81,7 +82,7 @@ func (s *server) login(c *gin.Context) error {
 	if ret == "/" {
 		ret = "/app/"
 	}
-	if _, ok := s.Sessions.Current(c.Request.Context()); ok {
+	if p, ok := s.Sessions.Current(c.Request.Context()); ok && !guest.IsGuest(p) {
 		c.Redirect(http.StatusSeeOther, ret)
 		return nil
 	}

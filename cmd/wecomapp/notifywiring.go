@@ -19,6 +19,7 @@ import (
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/guest"
 	"github.com/wecomapp/wecomapp/handler"
 	"github.com/wecomapp/wecomapp/notify"
 	"github.com/wecomapp/wecomapp/reminder"
@@ -161,4 +162,29 @@ func seedDemoReminders(ctx context.Context, db *store.DB, now time.Time) error {
 	_, err = db.PutCalendarPeriod(ctx, nil, store.CalendarPeriod{Name: "寒假", Kind: store.PeriodVacation,
 		StartDate: fmt.Sprintf("%d-01-18", year), EndDate: fmt.Sprintf("%d-02-26", year), Audience: store.AudienceStudents, CreatedBy: "system"}, now)
 	return err
+}
+
+// simCodeTemplate is the verification template id used with the simulated
+// gateway when none is configured (the simulator takes any id).
+const simCodeTemplate = "sim-code"
+
+// newGuest is the off-campus sign-in by SMS code, through the gateway the
+// message center sends through; nil (the /guest pages answer 404) without a
+// gateway or a verification-code template.
+func newGuest(cfg *config.Config, db *store.DB, co coord.Store, gw sms.Gateway, log *zap.Logger) (*guest.Service, error) {
+	if gw == nil {
+		return nil, nil
+	}
+	id := cfg.SMS.CodeTemplateID
+	if _, isSim := gw.(*smssim.Sim); id == "" && isSim {
+		id = simCodeTemplate
+	}
+	if id == "" {
+		return nil, nil
+	}
+	return guest.New(guest.Options{Coord: co, SMS: gw, Template: id, TemplateText: cfg.SMS.CodeTemplateText,
+		// Derived from the data key, so every instance keys codes alike.
+		Secret: []byte(db.Sealer().Hash("guest-code-key", "v1")),
+		Audit:  func(ctx context.Context, e store.AuditEntry) error { return db.InsertAudit(ctx, nil, e) },
+		Logger: log.Named("guest")})
 }

@@ -194,6 +194,10 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
+	guests, err := newGuest(cfg, db, co, smsGateway, log)
+	if err != nil {
+		return err
+	}
 	handler.RegisterMessagesBadge(pg.workbench, db)
 	keys, err := apikey.New(apikey.Options{DB: db, Coord: co, Logger: log})
 	if err != nil {
@@ -219,7 +223,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount, SimulatorPublic: sim != nil && len(simExposed) > 0,
 		Sessions: pg.sessions, Workbench: pg.workbench, Admins: pg.admins, App: pg.app,
 		SelfReg: selfReg, SelfRegDeptAttr: cfg.SelfReg.DeptAttribute, Sync: syncRunner,
-		SMSSim: smsPage, SMSSimMount: smsSimMount,
+		SMSSim: smsPage, SMSSimMount: smsSimMount, Guest: guests,
 		APIKeys: keys, Messages: messages, Notify: messages, APIMaxBody: cfg.API.MaxBody, BroadcastApproval: broadcastApproval(cfg.Notify.BroadcastApproval), TryAPIKey: tryKey, TryTagName: demoTryTag(uni),
 		CAS: pg.cas, CASName: cfg.Auth.CASName, CASSim: pg.casSim, CASSimMount: casSimMount, JoinContact: pg.joinContact,
 		Try: pg.try, TryAdmin: pg.tryAdmin, TryRegister: pg.tryRegister,

@@ -74,6 +74,7 @@ func TestDependencyRules(t *testing.T) {
 		"datacenter": {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
 		"orgsync":    {"handler", "config", "inbox", "workbench", "auth"},
 		"selfreg":    {"handler", "config", "inbox", "workbench", "wecom"},
+		"guest":      {"handler", "config", "inbox", "workbench", "wecom"},
 		"classgroup": {"handler", "config", "inbox", "workbench", "auth"},
 		"notify":     {"handler", "config", "inbox", "workbench", "auth", "orgsync"},
 		"calendar":   {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
