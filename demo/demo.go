@@ -33,6 +33,10 @@ const (
 	LeadersDeptID = 2
 )
 
+// PositionDeputySecretary is the post of each college's 党委副书记, who
+// approves students' longer leave in the service hall.
+const PositionDeputySecretary = "党委副书记"
+
 // Person categories: the identities the workbenches are built for.
 const (
 	CatLeader     = "leader"      // 校领导
@@ -363,6 +367,18 @@ func (g *gen) build(s Scale) {
 				supervisors = append(supervisors, ts[0])
 			}
 			teachers = append(teachers, ts)
+		}
+		// The college's 党委副书记 (deputy Party secretary, who approves
+		// students' longer leave in the service hall) is one of its
+		// teachers: the last of its last 系, so the demo keeps its head
+		// count.
+		if last := len(teachers) - 1; last >= 0 && len(teachers[last]) > 1 {
+			deputy := teachers[last][len(teachers[last])-1]
+			for i := range g.u.People {
+				if g.u.People[i].UserID == deputy {
+					g.u.People[i].Position = PositionDeputySecretary
+				}
+			}
 		}
 		var classes []int
 		// Lecturers (not the heads) advise the college's classes in turn.

@@ -119,6 +119,15 @@ func (u *University) TagRules() []contacts.TagRule {
 	g.add("机关教职工", `kind == "faculty" && dept_kind == "office" && status == "active" && category != "retired"`)
 	g.add("机关处级干部", `kind == "faculty" && dept_kind == "office" && category == "cadre"`)
 	g.add("二级学院院长", `kind == "faculty" && dept_kind == "college" && category == "cadre"`)
+	// The service hall's approver tags (hall/def/shipped): who handles
+	// leave at 学生工作处, accounts at 教育信息中心, certificates at 教务处
+	// — the offices' 科员, or those of the first office of a university
+	// without one.
+	for _, h := range HallTags {
+		if code := u.officeCode(h.Office); code != "" {
+			g.add(h.Tag, fmt.Sprintf(`kind == "faculty" && status == "active" && dept == %q && category == "staff"`, code))
+		}
+	}
 	levelName := map[string]string{"undergraduate": "本科生", "master": "硕士研究生", "doctoral": "博士研究生"}
 	for _, l := range []string{"master", "doctoral"} {
 		if hasLevel(uniCohorts, l) {
@@ -282,4 +291,30 @@ func (u *University) person(userID string) *Person {
 		}
 	}
 	return nil
+}
+
+// HallTags are the service hall's approver tags and the office whose
+// staff hold each.
+var HallTags = []struct{ Tag, Office string }{
+	{"学生工作处审批人", "学生工作处"},
+	{"信息中心运维", "教育信息中心"},
+	{"教务处证明办理", "教务处"},
+}
+
+// officeCode is the code of the office called name, or of the first
+// office when there is none ("" without offices).
+func (u *University) officeCode(name string) string {
+	first := ""
+	for _, d := range u.Departments {
+		if d.Kind != KindOffice {
+			continue
+		}
+		if d.Name == name {
+			return d.Code
+		}
+		if first == "" {
+			first = d.Code
+		}
+	}
+	return first
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/guest"
 	"github.com/wecomapp/wecomapp/h5"
+	"github.com/wecomapp/wecomapp/hall"
 	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/internal/logctx"
 	"github.com/wecomapp/wecomapp/notify"
@@ -126,6 +127,9 @@ type Deps struct {
 	// BroadcastApproval is the reach above which a console broadcast waits
 	// for a second admin's approval: 0 is DefaultBroadcastApproval, < 0 never.
 	BroadcastApproval int
+	// Hall is the online service hall (apply, my applications, my tasks,
+	// the designer); nil answers its pages 404.
+	Hall *hall.Engine
 	// Guest, when set, serves the off-campus sign-in by SMS code under
 	// /guest (applicants, parents, visitors); nil answers those pages 404.
 	Guest *guest.Service

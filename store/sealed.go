@@ -46,7 +46,8 @@ var InboxPayload = SealedColumn{Table: "inbox", Key: "id", Column: "payload"}
 
 // sealedColumns is every sealed column of the schema. A migration that
 // adds one registers it here, so wecomapp rekey re-encrypts it.
-var sealedColumns = []SealedColumn{InboxPayload, MirrorMemberMobile, MirrorMemberEmail, OutboxRecipientMobile, OutboxMessageMobiles, APIKeySecret}
+var sealedColumns = []SealedColumn{InboxPayload, MirrorMemberMobile, MirrorMemberEmail, OutboxRecipientMobile, OutboxMessageMobiles, APIKeySecret,
+	HallApplicationValues, HallApplicationMobile}
 
 // SealedColumns lists every sealed column of the schema.
 func SealedColumns() []SealedColumn { return slices.Clone(sealedColumns) }

@@ -198,6 +198,13 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	if err != nil {
 		return err
 	}
+	hallEngine, err := newHall(db, messages, pg.app, cfg.Server.PublicURL, log)
+	if err != nil {
+		return err
+	}
+	// A card's button pressed: the engine decides the task (once, however
+	// often the callback comes) and updates the cards.
+	ib.Register(wecom.KindTemplateCard, hallEngine.Press)
 	handler.RegisterMessagesBadge(pg.workbench, db)
 	keys, err := apikey.New(apikey.Options{DB: db, Coord: co, Logger: log})
 	if err != nil {
@@ -223,7 +230,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount, SimulatorPublic: sim != nil && len(simExposed) > 0,
 		Sessions: pg.sessions, Workbench: pg.workbench, Admins: pg.admins, App: pg.app,
 		SelfReg: selfReg, SelfRegDeptAttr: cfg.SelfReg.DeptAttribute, Sync: syncRunner,
-		SMSSim: smsPage, SMSSimMount: smsSimMount, Guest: guests,
+		SMSSim: smsPage, SMSSimMount: smsSimMount, Guest: guests, Hall: hallEngine,
 		APIKeys: keys, Messages: messages, Notify: messages, APIMaxBody: cfg.API.MaxBody, BroadcastApproval: broadcastApproval(cfg.Notify.BroadcastApproval), TryAPIKey: tryKey, TryTagName: demoTryTag(uni),
 		CAS: pg.cas, CASName: cfg.Auth.CASName, CASSim: pg.casSim, CASSimMount: casSimMount, JoinContact: pg.joinContact,
 		Try: pg.try, TryAdmin: pg.tryAdmin, TryRegister: pg.tryRegister,
@@ -280,6 +287,16 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 				log.Error("first contacts sync failed; the console's 通讯录同步 page can run it again", zap.Error(err))
 			}
 		}
+		// The shipped processes need the approvers' tags, which the first
+		// sync made.
+		if err := publishShipped(gctx, hallEngine, log); err != nil && gctx.Err() == nil {
+			log.Error("shipped processes not published", zap.Error(err))
+		}
+		if uni != nil {
+			if err := demoApplications(gctx, hallEngine, db, uni, demoCounselor(uni), log); err != nil && gctx.Err() == nil {
+				log.Error("demo applications not started", zap.Error(err))
+			}
+		}
 		if cfg.Sync.Schedule == "" || !cfg.WeCom.Contacts.Secret.IsSet() {
 			return nil
 		}
@@ -302,6 +319,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		}
 	}
 	g.Go(func() error { return reminders.Run(gctx) })
+	g.Go(func() error { return runHall(gctx, hallEngine, log) })
 	serveErr := make(chan error, len(servers))
 	for i, sv := range servers {
 		go func() { serveErr <- sv.Serve(listeners[i]) }()

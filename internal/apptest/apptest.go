@@ -19,12 +19,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wecomapp/wecomapp/auth"
+	"github.com/wecomapp/wecomapp/calendar"
 	"github.com/wecomapp/wecomapp/cas"
 	"github.com/wecomapp/wecomapp/cas/cassim"
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/hall"
+	"github.com/wecomapp/wecomapp/hall/def"
 	"github.com/wecomapp/wecomapp/handler"
+	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/notify"
 	"github.com/wecomapp/wecomapp/orgsync"
 	"github.com/wecomapp/wecomapp/selfreg"
@@ -63,6 +67,13 @@ type Options struct {
 	Sync orgsync.Config
 	// BroadcastApproval is handler.Deps.BroadcastApproval (0: the default).
 	BroadcastApproval int
+	// Hall runs the service hall (Env.Hall): a first contacts sync (the
+	// approvers' tags are WeCom's), the shipped processes published, and
+	// the app's callbacks through a running inbox, so a card pressed on
+	// the simulated phone reaches the engine.
+	Hall bool
+	// Now is the hall's clock (nil: time.Now).
+	Now func() time.Time
 }
 
 // Env is a running platform.
@@ -91,6 +102,10 @@ type Env struct {
 	// `wecomapp serve` wires it; its dispatcher does not run by itself:
 	// DrainNotify sends what is due.
 	Notify *notify.Service
+	// Hall is the service hall's engine (Options.Hall), Inbox the callback
+	// inbox feeding it.
+	Hall  *hall.Engine
+	Inbox *inbox.Inbox
 }
 
 // Start runs the platform until the test ends.
@@ -121,9 +136,13 @@ func Start(t testing.TB, opts Options) *Env {
 	e.URL = e.Server.URL
 	u, _ := url.Parse(e.URL)
 
+	simApp := wecomsim.App{AgentID: AgentID, Name: "一站式服务大厅", Secret: secret, HomeURL: e.URL + "/app/", TrustedDomain: u.Host}
+	if opts.Hall {
+		simApp.Token, simApp.EncodingAESKey, simApp.CallbackURL = callbackToken, callbackAESKey, e.URL+"/wecom/callback/hall"
+	}
 	e.Sim = wecomsim.New(wecomsim.Options{
 		CorpID: CorpID, BaseURL: e.URL + "/wecomsim", Logger: log, Fixture: e.Uni.SimFixture(),
-		Apps: []wecomsim.App{{AgentID: AgentID, Name: "一站式服务大厅", Secret: secret, HomeURL: e.URL + "/app/", TrustedDomain: u.Host}},
+		Apps: []wecomsim.App{simApp},
 	})
 	t.Cleanup(e.Sim.Close)
 	corp, err := wecom.New(wecom.Options{
@@ -218,6 +237,11 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	handler.RegisterMessagesBadge(e.Workbench, db)
 
+	var recv map[string]handler.Receiver
+	if opts.Hall {
+		recv = e.startHall(t, opts, log)
+	}
+
 	h, err = handler.New(handler.Deps{
 		Logger: log, DB: db, Coord: e.Coord, Metrics: prometheus.NewRegistry(),
 		Simulator: e.Sim, SimulatorMount: "/wecomsim", Title: "海滨大学 一站式服务", Version: "test", PublicURL: e.URL,
@@ -225,11 +249,76 @@ func Start(t testing.TB, opts Options) *Env {
 		CAS: casClient, CASName: "统一身份认证", CASSim: e.CASSim, CASSimMount: "/cassim",
 		JoinContact: "请联系教育信息中心", SelfReg: e.SelfReg, Sync: e.Sync,
 		Notify: e.Notify, BroadcastApproval: opts.BroadcastApproval,
+		Hall: e.Hall, Receivers: recv, Inbox: e.Inbox,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if opts.Hall {
+		e.publishHall(t)
+	}
 	return e
+}
+
+// The app's callback secrets under Options.Hall.
+const (
+	callbackToken  = "apptesttoken"
+	callbackAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+)
+
+// startHall syncs the demo into WeCom, starts the engine with the shipped
+// processes, and an inbox that hands card presses to it.
+func (e *Env) startHall(t testing.TB, opts Options, log *zap.Logger) map[string]handler.Receiver {
+	t.Helper()
+	var err error
+	if e.Hall, err = hall.New(hall.Options{DB: e.DB, Messages: e.Notify, Cards: e.App, CardCodes: e.Notify, PublicURL: e.URL, Logger: log, Now: opts.Now,
+		Calendar: func(ctx context.Context) (*calendar.Calendar, error) { return calendar.Load(ctx, e.DB, log) }}); err != nil {
+		t.Fatal(err)
+	}
+	if e.Inbox, err = inbox.New(e.DB, inbox.Options{Instance: "apptest", Logger: log, Poll: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	e.Inbox.Register(wecom.KindTemplateCard, e.Hall.Press)
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Inbox.Run(rctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c, err := wecom.NewCrypter(callbackToken, callbackAESKey, CorpID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]handler.Receiver{"hall": {Crypter: c, AgentID: AgentID}}
+}
+
+// publishHall syncs the demo into WeCom (the approvers' tags are WeCom's)
+// and publishes the shipped processes.
+func (e *Env) publishHall(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tr := range e.Uni.TagRules() {
+		if err := e.Mirror.PutTagRule(ctx, nil, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Sync.Run(ctx, orgsync.RunOptions{}); err != nil {
+		t.Fatalf("apptest: the hall's first sync: %v", err)
+	}
+	js := e.Uni.Joined()
+	for i := range js {
+		js[i].Status = 1 // everyone has logged in to WeCom once
+	}
+	if err := e.Sim.SetJoined(js); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := def.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if _, problems, err := e.Hall.Publish(ctx, p, "system"); err != nil || len(problems) > 0 {
+			t.Fatalf("apptest: publish %s: %v %v", p.Key, problems, err)
+		}
+	}
 }
 
 // DrainNotify runs the message center's dispatch steps until nothing is

@@ -75,6 +75,7 @@ func TestDependencyRules(t *testing.T) {
 		"orgsync":    {"handler", "config", "inbox", "workbench", "auth"},
 		"selfreg":    {"handler", "config", "inbox", "workbench", "wecom"},
 		"guest":      {"handler", "config", "inbox", "workbench", "wecom"},
+		"hall":       {"handler", "config", "inbox", "workbench", "auth"},
 		"classgroup": {"handler", "config", "inbox", "workbench", "auth"},
 		"notify":     {"handler", "config", "inbox", "workbench", "auth", "orgsync"},
 		"calendar":   {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
