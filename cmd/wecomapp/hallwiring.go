@@ -12,7 +12,6 @@ import (
 	"github.com/wecomapp/wecomapp/calendar"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/hall"
-	"github.com/wecomapp/wecomapp/hall/def"
 	"github.com/wecomapp/wecomapp/notify"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/wecom"
@@ -22,39 +21,25 @@ import (
 // center, updated through the app's client.
 func newHall(db *store.DB, messages *notify.Service, app *wecom.Client, publicURL string, log *zap.Logger) (*hall.Engine, error) {
 	return hall.New(hall.Options{DB: db, Messages: messages, Cards: app, CardCodes: messages, PublicURL: publicURL, Logger: log.Named("hall"),
-		Calendar: func(ctx context.Context) (*calendar.Calendar, error) { return calendar.Load(ctx, db, log.Named("calendar")) }})
+		Calendar: func(ctx context.Context) (*calendar.Calendar, error) {
+			return calendar.Load(ctx, db, log.Named("calendar"))
+		}})
 }
 
-// publishShipped publishes each shipped process not published yet (a
-// department admin's later versions are theirs). It runs after the first
-// sync: the approvers' tags are WeCom's. A process that cannot be
-// published is logged with its problems, not fatal: the console's
-// designer shows them.
+// publishShipped publishes the shipped processes not published yet. It
+// runs after the first sync: the approvers' tags are WeCom's. A process
+// that cannot be published is logged with its problems, not fatal: the
+// console's designer shows them.
 func publishShipped(ctx context.Context, e *hall.Engine, log *zap.Logger) error {
-	have, err := e.Processes(ctx)
+	res, err := e.PublishShipped(ctx, "system")
 	if err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	for _, p := range have {
-		known[p.Key] = true
-	}
-	ps, err := def.Shipped()
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if known[p.Key] {
-			continue
-		}
-		v, problems, err := e.Publish(ctx, p, "system")
-		switch {
-		case err != nil:
-			return fmt.Errorf("publish %s: %w", p.Key, err)
-		case len(problems) > 0:
-			log.Warn("shipped process not published: fix it in the console's designer", zap.String("process", p.Key), zap.Any("problems", problems))
-		default:
-			log.Info("shipped process published", zap.String("process", p.Key), zap.Int("version", v))
+	for _, r := range res {
+		if len(r.Problems) > 0 {
+			log.Warn("shipped process not published: fix it in the console's designer", zap.String("process", r.Key), zap.Any("problems", r.Problems))
+		} else if r.Version > 0 {
+			log.Info("shipped process published", zap.String("process", r.Key), zap.String("owner", r.Owner), zap.Int("version", r.Version))
 		}
 	}
 	return nil

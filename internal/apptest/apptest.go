@@ -26,7 +26,6 @@ import (
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/hall"
-	"github.com/wecomapp/wecomapp/hall/def"
 	"github.com/wecomapp/wecomapp/handler"
 	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/notify"
@@ -310,13 +309,13 @@ func (e *Env) publishHall(t testing.TB) {
 	if err := e.Sim.SetJoined(js); err != nil {
 		t.Fatal(err)
 	}
-	ps, err := def.Shipped()
+	res, err := e.Hall.PublishShipped(ctx, "system")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range ps {
-		if _, problems, err := e.Hall.Publish(ctx, p, "system"); err != nil || len(problems) > 0 {
-			t.Fatalf("apptest: publish %s: %v %v", p.Key, problems, err)
+	for _, r := range res {
+		if len(r.Problems) > 0 || r.Version != 1 {
+			t.Fatalf("apptest: publish %s: version %d, %v", r.Key, r.Version, r.Problems)
 		}
 	}
 }
