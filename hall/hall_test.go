@@ -76,12 +76,12 @@ func (r *rig) set(t time.Time) {
 	r.mu.Unlock()
 }
 
-func newRig(t *testing.T, start time.Time) *rig {
+func newRig(t testing.TB, start time.Time) *rig {
 	t.Helper()
 	return newRigOn(t, storetest.SQLite(t), start)
 }
 
-func newRigOn(t *testing.T, db *store.DB, start time.Time) *rig {
+func newRigOn(t testing.TB, db *store.DB, start time.Time) *rig {
 	t.Helper()
 	ctx := context.Background()
 	co := coord.NewMemory(nil)
@@ -143,7 +143,7 @@ func newRigOn(t *testing.T, db *store.DB, start time.Time) *rig {
 }
 
 // drain dispatches the message center until nothing is due.
-func (r *rig) drain(t *testing.T) {
+func (r *rig) drain(t testing.TB) {
 	t.Helper()
 	for i := 0; i < 1000; i++ {
 		worked, err := r.svc.Step(context.Background())
@@ -157,7 +157,7 @@ func (r *rig) drain(t *testing.T) {
 	t.Fatal("dispatch did not settle")
 }
 
-func (r *rig) publishShipped(t *testing.T, key string) {
+func (r *rig) publishShipped(t testing.TB, key string) {
 	t.Helper()
 	ps, err := def.Shipped()
 	if err != nil {
@@ -175,7 +175,7 @@ func (r *rig) publishShipped(t *testing.T, key string) {
 }
 
 // card is the member's card of task, as their phone shows it.
-func (r *rig) card(t *testing.T, userid string, task int64) wecomsim.InboxItem {
+func (r *rig) card(t testing.TB, userid string, task int64) wecomsim.InboxItem {
 	t.Helper()
 	for _, it := range r.sim.Inbox(userid) {
 		if it.Card != nil && it.Card.TaskID == "hall-"+itoa(task) {
@@ -189,7 +189,7 @@ func (r *rig) card(t *testing.T, userid string, task int64) wecomsim.InboxItem {
 // press presses a button of the member's card on the simulated phone and
 // hands the template_card_event it makes to the engine, as the inbox
 // would; it answers the event, to deliver it again.
-func (r *rig) press(t *testing.T, userid string, task int64, key string) *wecom.Event {
+func (r *rig) press(t testing.TB, userid string, task int64, key string) *wecom.Event {
 	t.Helper()
 	it := r.card(t, userid, task)
 	res, err := r.sim.PressCardButton(context.Background(), userid, it.MsgID, key, nil)
@@ -220,7 +220,7 @@ func openTasks(t *testing.T, app *hall.Application) []hall.Task {
 }
 
 // student is an undergraduate of the first college with a counselor.
-func (r *rig) student(t *testing.T) def.Applicant {
+func (r *rig) student(t testing.TB) def.Applicant {
 	t.Helper()
 	for _, p := range r.u.People {
 		if p.Main() == demo.CatUndergrad && p.CounselorID != "" {

@@ -111,9 +111,15 @@ func (s *Service) expand(ctx context.Context, m store.OutboxMessage) error {
 	if err := json.Unmarshal([]byte(m.Recipients), &to); err != nil {
 		return fmt.Errorf("recipients: %w", err)
 	}
-	st, err := s.opts.Mirror.Load(ctx)
-	if err != nil {
-		return err
+	// Named people only (an approval card, a reminder to one person, an
+	// SMS): nothing to look up in the mirror, which at full scale is the
+	// most of such a message's cost.
+	var st contacts.State
+	if len(to.Departments)+len(to.Tags) > 0 || to.All {
+		var err error
+		if st, err = s.opts.Mirror.Load(ctx); err != nil {
+			return err
+		}
 	}
 	users, err := s.members(ctx, st, to)
 	if err != nil {
