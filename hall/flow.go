@@ -148,11 +148,16 @@ func allowed(p *def.Process, a def.Applicant) bool {
 	return false
 }
 
-func (e *Engine) parse(ctx context.Context, p *def.Process, raw url.Values) (def.Values, def.FieldErrors) {
-	return p.ParseForm(raw, def.ParseOptions{Now: e.now(), Members: func(userid string) bool {
+func (e *Engine) parse(ctx context.Context, p *def.Process, a def.Applicant, appID int64, raw url.Values) (def.Values, def.FieldErrors, error) {
+	usable, err := e.usableAttachments(ctx, p, a, appID, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, fe := p.ParseForm(raw, def.ParseOptions{Now: e.now(), Attachments: usable, Members: func(userid string) bool {
 		ids, err := e.db.HallActiveMembers(ctx, []string{userid})
 		return err == nil && len(ids) == 1
 	}})
+	return v, fe, nil
 }
 
 // applicantJSON is the applicant as stored: without the mobile, which is
@@ -174,7 +179,10 @@ func (e *Engine) apply(ctx context.Context, a def.Applicant, key string, raw url
 	if !allowed(cp.p, a) {
 		return 0, nil, fmt.Errorf("hall: %s applying for %s: %w", who(a), key, ErrAudience)
 	}
-	values, ferrs := e.parse(ctx, cp.p, raw)
+	values, ferrs, err := e.parse(ctx, cp.p, a, 0, raw)
+	if err != nil {
+		return 0, nil, err
+	}
 	if len(ferrs) > 0 {
 		return 0, ferrs, nil
 	}
@@ -206,6 +214,9 @@ func (e *Engine) apply(ctx context.Context, a def.Applicant, key string, raw url
 			return err
 		}
 		if err := e.trail(ctx, tx, id, 0, actorOf(a), ActSubmit, "", now); err != nil {
+			return err
+		}
+		if _, err := e.db.LinkHallAttachments(ctx, tx, id, owner(Viewer{UserID: a.UserID, Mobile: a.Mobile}), attachmentTokens(cp.p, values)); err != nil {
 			return err
 		}
 		opened, err = e.openStep(ctx, tx, cp, id, 1, a, first, now)
@@ -466,7 +477,10 @@ func (e *Engine) resubmit(ctx context.Context, appID int64, a def.Applicant, raw
 	} else {
 		a.Kind = "offcampus"
 	}
-	values, ferrs := e.parse(ctx, s.cp.p, raw)
+	values, ferrs, err := e.parse(ctx, s.cp.p, a, appID, raw)
+	if err != nil {
+		return nil, err
+	}
 	if len(ferrs) > 0 {
 		return ferrs, nil
 	}
@@ -498,6 +512,9 @@ func (e *Engine) resubmit(ctx context.Context, appID int64, a def.Applicant, raw
 		}
 		if !ok {
 			return ErrState
+		}
+		if _, err := e.db.LinkHallAttachments(ctx, tx, appID, owner(Viewer{UserID: a.UserID, Mobile: a.Mobile}), attachmentTokens(s.cp.p, values)); err != nil {
+			return err
 		}
 		if err := e.trail(ctx, tx, appID, 0, actorOf(a), ActResubmit, "", now); err != nil {
 			return err
