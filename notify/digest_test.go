@@ -212,3 +212,13 @@ func TestQueuedNumbersAreSealedAndRekeyed(t *testing.T) {
 		}
 	})
 }
+
+// TestSMSTextEndsWhereTheTemplateGoesOn: the notice template adds its own
+// full stop after the text, so the text's is dropped (no "。。").
+func TestSMSTextEndsWhereTheTemplateGoesOn(t *testing.T) {
+	for in, want := range map[string]string{"您的毕业证明已寄出，请注意查收。": "您的毕业证明已寄出，请注意查收", "明天停水!": "明天停水", "明天停水": "明天停水"} {
+		if got := notify.SMSText(text(in)); got != want {
+			t.Errorf("SMSText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

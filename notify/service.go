@@ -396,7 +396,9 @@ func SMSText(c Content) string {
 	if r := []rune(t); len(r) > 60 {
 		t = string(r[:59]) + "…"
 	}
-	return t
+	// The notice template goes on after the text ("{1}。请登录…"): its own
+	// full stop would be the second.
+	return strings.TrimRight(t, "。.！!；;，, ")
 }
 
 var urlRE = regexp.MustCompile(`(?i)(https?://|www\.)\S+|<a [^>]*>|</a>`)
