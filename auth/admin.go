@@ -17,7 +17,7 @@ import (
 // Admin roles: who may do what in the admin console.
 const (
 	AdminSuper   = "super"      // everything, including granting admin roles
-	AdminDept    = "dept_admin" // workbenches and content of their departments
+	AdminDept    = "dept_admin" // workbenches, content and service-hall processes of their departments
 	AdminSender  = "sender"     // sends messages (message center)
 	AdminAuditor = "auditor"    // reads the audit log
 )
@@ -80,17 +80,22 @@ const (
 	// PermContacts runs the contacts sync and edits the tag rules: it
 	// changes the whole corp's contacts in WeCom, so super admins only.
 	PermContacts Perm = "contacts"
+	// PermHall is the service hall's console: designing and publishing
+	// processes, the approver simulator, statistics and reassigning stuck
+	// tasks. A dept_admin holds it for the processes their departments own
+	// (Scope; a process's Owner is a data-center department code).
+	PermHall Perm = "hall"
 )
 
 // rolePerms is what each role may do (super: everything).
 var rolePerms = map[string][]Perm{
-	AdminDept:    {PermWorkbench, PermContent},
+	AdminDept:    {PermWorkbench, PermContent, PermHall},
 	AdminSender:  {PermMessage},
 	AdminAuditor: {PermAudit},
 }
 
 // Allowed reports whether any of grants gives p: super gives every
-// permission; dept_admin gives workbench and content (within its
+// permission; dept_admin gives workbench, content and hall (within its
 // departments: see Scope); sender gives message; auditor gives audit.
 func Allowed(grants []Grant, p Perm) bool {
 	for _, g := range grants {

@@ -118,10 +118,13 @@ func TestCatalogHasThePapersModulesAndWorkbenches(t *testing.T) {
 		if m.Status != "live" && m.Status != "soon" {
 			t.Errorf("module %s: status %q", m.Key, m.Status)
 		}
-		// Honest status: the campus overview and the message center are the
-		// built-in pages that work today; process modules wait for the
-		// service hall.
-		if (m.Kind == "builtin" && m.Status == "live") != (m.Key == "campus" || m.Key == "messages") || (m.Kind == "process" && m.Status != "soon") {
+		// Honest status: the campus overview, the message center and the
+		// approvals (the service hall's tasks) are the built-in pages that
+		// work today; the process modules whose processes the hall ships
+		// are live, the others wait for theirs.
+		hallLive := map[string]bool{"student_leave": true, "vpn": true, "mailbox_apply": true}
+		if (m.Kind == "builtin" && m.Status == "live") != (m.Key == "campus" || m.Key == "messages" || m.Key == "approvals") ||
+			(m.Kind == "process" && (m.Status == "live") != hallLive[m.Key]) {
 			t.Errorf("module %s: %s is %s", m.Key, m.Kind, m.Status)
 		}
 		if m.Badge != "" && m.Badge != "notices" && m.Badge != "approvals" && m.Badge != "messages" {

@@ -29,6 +29,9 @@ var pageViews = map[string]any{
 	"app_messages": AppMessages{}, "app_messages_item": AppMessage{}, "admin_messages": AdminMessages{}, "admin_messages_report": AdminMessage{},
 	"admin_reminders": AdminReminders{}, "admin_calendar": AdminCalendar{},
 	"admin_channels": AdminChannels{}, "guest_login": GuestLogin{},
+	"admin_hall": AdminHallList{}, "admin_hall_edit": AdminHallEdit{}, "admin_hall_simulate": AdminHallSimulate{},
+	"admin_hall_stats": AdminHallStats{}, "admin_hall_app": AdminHallApplication{},
+	"hall_home": HallHome{}, "hall_apply": HallApply{}, "hall_my": HallMy{}, "hall_app": HallApp{}, "hall_tasks": HallTasks{},
 }
 
 // homeView mirrors handler's view of the operator status page.
@@ -48,6 +51,8 @@ type homeView struct {
 	TagID        int64
 	TagName      string
 	CASName      string
+	Hall         bool
+	Counselor    *tryPerson
 }
 
 type tryPerson struct{ Label, UserID, Name, Mobile string }
@@ -105,8 +110,10 @@ func TestZeroValuesRender(t *testing.T) {
 		})
 	}
 	out := render(t, p, "home", homeView{Title: "wecomapp", Version: "v1", SimulatorURL: "http://x/wecomsim",
-		Register: &tryPerson{Label: "自助注册", UserID: "202601010191", Name: "林思远", Mobile: "13900009901"}})
-	for _, s := range []string{"Open the simulated phone", `href="http://x/wecomsim/phone"`, `class="ops"`, `href="/register"`, "<code>202601010191</code>", "<code>13900009901</code>"} {
+		Register: &tryPerson{Label: "自助注册", UserID: "202601010191", Name: "林思远", Mobile: "13900009901"},
+		Hall:     true, Counselor: &tryPerson{Label: "辅导员", UserID: "T00039", Name: "韩然磊"}})
+	for _, s := range []string{"Open the simulated phone", `href="http://x/wecomsim/phone"`, `class="ops"`, `href="/register"`, "<code>202601010191</code>", "<code>13900009901</code>",
+		`data-testid="try-hall"`, "<code>T00039</code>", `href="/hall/"`, `href="/admin/hall"`} {
 		if !strings.Contains(out, s) {
 			t.Errorf("operator page lacks %q", s)
 		}
@@ -217,11 +224,15 @@ func samples() map[string]any {
 		"app_messages": messagesSample(home.Page), "app_messages_item": messageSample(home.Page),
 		"admin_messages": adminMessagesSample(), "admin_messages_report": adminReportSample(),
 		"admin_reminders": adminRemindersSample(), "admin_calendar": adminCalendarSample(),
+		"admin_hall": adminHallSample(), "admin_hall_edit": adminHallEditSample(), "admin_hall_simulate": adminHallSimulateSample(),
+		"admin_hall_stats": adminHallStatsSample(), "admin_hall_app": adminHallAppSample(),
 		"admin_channels": AdminChannels{AdminPage: adminPage("微信插件成员", "/admin/channels"), Detected: 3,
-			Marks:      []AdminChannel{{UserID: "T00042", Name: "李老师", Client: "wechat", Note: "退休，只用微信", SetBy: "T00027", SetAt: "2026-12-01 09:00"}},
-			Form:       AdminChannel{UserID: "nobody", Client: "wechat"}, FieldError: map[string]string{"userid": "通讯录里没有账号 nobody"}},
+			Marks: []AdminChannel{{UserID: "T00042", Name: "李老师", Client: "wechat", Note: "退休，只用微信", SetBy: "T00027", SetAt: "2026-12-01 09:00"}},
+			Form:  AdminChannel{UserID: "nobody", Client: "wechat"}, FieldError: map[string]string{"userid": "通讯录里没有账号 nobody"}},
 		"guest_login": GuestLogin{Page: Page{Title: "手机号登录", Flash: "验证码已发送至 139****5678"}, Return: "/hall/", Mobile: "13912345678",
 			CodeSent: true, SentTo: "139****5678", Minutes: 5, FieldError: map[string]string{"code": "验证码不正确，还可以再试 4 次。"}, Wait: 42, WaitText: "42 秒"},
+		"hall_home": hallHomeSample(home.Page), "hall_apply": hallApplySample(home.Page), "hall_my": hallMySample(home.Page),
+		"hall_app": hallAppSample(home.Page), "hall_tasks": hallTasksSample(home.Page),
 		"admin_modules": AdminModules{AdminPage: adminPage("应用目录", "/admin/modules"), Modules: []AdminModuleRow{{Key: "campus", Name: "校园概况", Category: "校园概况", Kind: "builtin", Icon: "🏫", Badge: "notices", Status: "live", Summary: "学校简介、历史沿革"},
 			{Key: "oa", Name: "OA", Category: "办公服务", Kind: "external", Target: "https://oa.example.edu.cn/", Icon: "🗂️", Status: "live"}}},
 	}
@@ -290,6 +301,16 @@ var hooks = map[string][]string{
 	"admin_channels":        {"admin-nav", "detected", "channel-form", "channel-userid", "channel-client", "channel-save", "channels", "channel", "field-error"},
 	"admin_reminders":       {"admin-nav", "firings-from", "new-reminder", "reminder-delete-confirm", "reminder-delete-yes", "reminder-send-confirm", "send-members", "reminder-send-yes", "reminder-edit", "reminder-form", "preset", "cron", "workdays", "audience", "recipients", "to-tags", "to-depts", "to-roles", "msgtype", "content", "enabled", "reminder-save", "field-error", "reminders", "reminder", "reminder-schedule", "firings", "firing", "firing-skipped", "edit", "toggle", "send-now", "delete", "reminder-pending", "reminder-approve", "reminder-sent", "reminder-sent-message"},
 	"admin_calendar":        {"admin-nav", "years", "uncovered", "new-period", "period-delete-confirm", "period-delete-yes", "period-edit", "period-form", "period-kind", "period-audience", "period-save", "field-error", "periods", "period", "edit", "delete", "prev", "next", "days", "day"},
+	"hall_home":             {"module-title", "hall-nav", "open-tasks", "processes", "process", "my-apps", "app", "app-state", "all-apps", "flash"},
+	"hall_apply":            {"module-title", "apply-form", "field", "field-error", "range", "range-start", "range-end", "range-days", "attach", "attach-list", "attach-file", "attach-input", "attach-status", "apply-submit", "back", "error"},
+	"hall_my":               {"module-title", "hall-nav", "filters", "filter", "apps", "app", "app-state", "back"},
+	"hall_app":              {"module-title", "app-state", "app-step", "app-values", "value", "value-file", "app-applicant", "my-task", "decide-form", "comment", "approve", "reject", "return", "transfer-form", "transfer-to", "transfer", "add-form", "add-userid", "add-approver", "app-actions", "urged", "urge-note", "withdraw", "app-path", "task", "task-state", "task-assignee", "task-comment", "overdue", "trail", "trail-entry", "trail-action", "back"},
+	"hall_tasks":            {"module-title", "hall-nav", "open-count", "task-tabs", "tab-open", "tab-done", "tasks", "task", "task-link", "task-state", "quick", "approve", "reject", "overdue", "back"},
+	"admin_hall":            {"admin-nav", "new-process", "hall-stats-link", "open-application", "processes", "process", "process-version", "edit", "simulate"},
+	"admin_hall_edit":       {"admin-nav", "simulate", "process-key", "current-version", "parse-error", "problems", "problem", "designer-form", "designer", "json-box", "definition", "validate", "publish", "versions", "version"},
+	"admin_hall_simulate":   {"admin-nav", "simulate-form", "sim-userid", "sim-field", "field-error", "sim-run", "sim-applicant", "sim-problem", "sim-path", "sim-step", "sim-edge", "sim-approver", "sim-nobody", "sim-cc", "sim-warning", "sim-end"},
+	"admin_hall_stats":      {"admin-nav", "charts", "chart-row", "chart-bar", "hall-stats", "stat", "stat-apps", "stat-decided", "stat-median", "stat-p90", "stat-overdue", "hall-owners", "owner", "stuck", "stuck-task"},
+	"admin_hall_app":        {"admin-nav", "application", "app-state", "tasks", "task", "overdue", "reassign-form", "reassign-to", "reassign", "field-error", "trail", "trail-entry"},
 	"admin_messages_report": {"admin-nav", "report-summary", "report-state", "outcomes", "count-total", "count-delivered", "count-read", "recall", "recall-confirm", "report", "report-row", "next"},
 }
 
@@ -567,4 +588,66 @@ func adminCalendarSample() AdminCalendar {
 		Days: []AdminCalendarDay{{Date: "2026-09-30", Weekday: "周三", All: work, Students: vac, Faculty: work}, {Date: "2026-10-01", Weekday: "周四", All: hol, Students: hol, Faculty: hol},
 			{Date: "2026-10-10", Weekday: "周六", All: mk, Students: mk, Faculty: mk}, {Date: "2028-01-03", Weekday: "周一", All: AdminDayKind{Kind: "workday", Label: "工作日", Working: true, Guessed: true}}},
 		Periods: []AdminCalendarPeriod{p}, Edit: &p, Delete: &p, FieldError: map[string]string{"end": "结束日期早于开始日期"}, FirstYear: 2002, LastYear: 2027, Uncovered: []int{2028}}
+}
+
+func hallAppRowSample() HallAppRow {
+	return HallAppRow{ID: 42, Href: "/hall/a/42", Process: "学生请假", Summary: []HallKV{{Key: "leave_type", Label: "请假类型", Value: "事假"}, {Key: "leave", Label: "请假时间", Value: "2026-12-07 至 2026-12-11，共 5 天"}},
+		State: "submitted", StateName: "审批中", StateClass: "wait", Step: "学院党委副书记审批", Applicant: "王小明", Date: "2026-12-02 09:30"}
+}
+
+func hallHomeSample(pg Page) HallHome {
+	pg.Title, pg.Flash = "网上服务大厅", "已提交申请"
+	done := hallAppRowSample()
+	done.ID, done.Href, done.State, done.StateName, done.StateClass, done.Step = 41, "/hall/a/41", "approved", "已通过", "ok", ""
+	return HallHome{Page: pg, Processes: []HallProcess{{Key: "student_leave", Name: "学生请假", Description: "学生因事、因病离校时申请请假。", Href: "/hall/apply/student_leave", Audience: "学生"},
+		{Key: "vpn_open", Name: "VPN开通", Href: "/hall/apply/vpn_open", Audience: "校内师生"}}, Apps: []HallAppRow{hallAppRowSample(), done}, AllApps: 7, OpenTasks: 3}
+}
+
+func hallApplySample(pg Page) HallApply {
+	pg.Title, pg.Error = "学生请假", "有 1 项需要修改，请看下面标红的地方。"
+	return HallApply{Page: pg, Key: "student_leave", Name: "学生请假", Description: "请假 3 天以内由辅导员审批。", Action: "/hall/apply/student_leave",
+		Token: "0123456789abcdef0123456789abcdef", Back: "/hall/", Fields: []HallField{
+			{Key: "leave_type", Label: "请假类型", Type: "choice", Required: true, Options: []HallOption{{Value: "事假", Checked: true}, {Value: "病假"}}},
+			{Key: "campus", Label: "校区", Type: "choice", Select: true, Options: []HallOption{{Value: "东校区"}, {Value: "西校区", Checked: true}}},
+			{Key: "items", Label: "材料", Type: "choice", Multiple: true, Options: []HallOption{{Value: "证明"}, {Value: "通知", Checked: true}}},
+			{Key: "leave", Label: "请假时间", Type: "daterange", Required: true, Start: "2026-12-07", End: "2026-12-11", Days: 5, MaxDays: "366", MinDays: "1", Help: "含开始和结束当天"},
+			{Key: "reason", Label: "请假事由", Type: "textarea", Required: true, MaxLength: 500, Error: "请填写请假事由"},
+			{Key: "destination", Label: "去向", Type: "text", MaxLength: 100, Value: "上海"},
+			{Key: "days", Label: "天数", Type: "number", Min: "1", Max: "30", Step: "1", InputMode: "numeric", Value: "5"},
+			{Key: "back", Label: "返校日期", Type: "date", Value: "2026-12-12"},
+			{Key: "teacher", Label: "导师", Type: "person", Pattern: `[A-Za-z0-9_.@\-]{1,64}`, Value: "T2019001"},
+			{Key: "dept", Label: "部门", Type: "department", Pattern: "[0-9]{1,12}", InputMode: "numeric", Value: "12"},
+			{Key: "attachment", Label: "附件", Type: "attachment", Files: []HallFile{{Token: "tok1", Name: "医院证明.pdf", Href: "/hall/files/tok1"}}},
+			{Key: "phone", Label: "紧急联系人电话", Type: "phone", Required: true, Pattern: `(\+?86)?1[3-9][0-9]{9}`, Value: "13800138000"},
+			{Key: "id_number", Label: "身份证号", Type: "idnumber", Pattern: "[0-9]{17}[0-9Xx]", Value: "11010519491231002X"},
+		}}
+}
+
+func hallMySample(pg Page) HallMy {
+	pg.Title = "我的申请"
+	return HallMy{Page: pg, State: "submitted", Filters: []HallFilter{{Key: "", Name: "全部", Href: "/hall/my"}, {Key: "submitted", Name: "审批中", Href: "/hall/my?state=submitted", Current: true}},
+		Apps: []HallAppRow{hallAppRowSample()}}
+}
+
+func hallTaskRowSample() HallTaskRow {
+	return HallTaskRow{ID: 7, Anchor: "task-7", Step: "辅导员审批", Assignee: "T2019001", AssigneeName: "王建国", State: "open", StateName: "待审批", StateClass: "wait",
+		Opened: "2026-12-02 09:30", Due: "2026-12-03 09:30", Overdue: true, Mine: true, Open: true, Comment: "请补充材料",
+		DecideURL: "/hall/tasks/7/decide", TransferURL: "/hall/tasks/7/transfer", AddURL: "/hall/tasks/7/add"}
+}
+
+func hallAppSample(pg Page) HallApp {
+	pg.Title = "学生请假"
+	t := hallTaskRowSample()
+	done := t
+	done.ID, done.Anchor, done.State, done.StateName, done.StateClass, done.Open, done.Mine, done.Overdue, done.Decided = 6, "task-6", "approved", "已同意", "ok", false, false, false, "2026-12-02 10:00"
+	return HallApp{Page: pg, App: hallAppRowSample(), Values: []HallKV{{Key: "reason", Label: "请假事由", Value: "回家"}, {Key: "phone", Label: "紧急联系人电话", Value: "138****8000"},
+		{Key: "attachment", Label: "附件", Value: "1 个文件", Files: []HallFile{{Token: "tok1", Name: "医院证明.pdf", Href: "/hall/files/tok1"}}}},
+		Tasks: []HallTaskRow{done, t}, Trail: []HallEntry{{At: "2026-12-02 09:30", Who: "王小明", Action: "提交申请"}, {At: "2026-12-02 10:00", Who: "王建国", Action: "同意", Comment: "同意"}},
+		Applicant: true, CanWithdraw: true, CanUrge: true, Urged: true, UrgeNote: "已催办，10:30 后可以再次催办", CanConfirm: true, CanResubmit: true, ResubmitHref: "/hall/a/42/resubmit",
+		WithdrawURL: "/hall/a/42/withdraw", UrgeURL: "/hall/a/42/urge", ConfirmURL: "/hall/a/42/confirm", Confirmed: "2026-12-12 08:00", MyTasks: []HallTaskRow{t}, Back: "/hall/my"}
+}
+
+func hallTasksSample(pg Page) HallTasks {
+	pg.Title = "我的待办"
+	return HallTasks{Page: pg, Open: true, OpenCount: 1, Items: []HallTaskItem{{Task: hallTaskRowSample(), App: hallAppRowSample(), Href: "/hall/a/42#task-7"}}}
 }

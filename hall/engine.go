@@ -285,7 +285,25 @@ type ProcessStats struct {
 // published. Applications already submitted keep running under the
 // version they were submitted with.
 func (e *Engine) Publish(ctx context.Context, p *def.Process, by string) (int, []def.Problem, error) {
-	return e.publish(ctx, p, by)
+	return e.publish(ctx, p, by, nil)
+}
+
+// PublishAudited is Publish by an admin: the publication's audit entry
+// (the previous and the new version's definitions) is written with it, in
+// one transaction.
+func (e *Engine) PublishAudited(ctx context.Context, p *def.Process, actor store.Actor) (int, []def.Problem, error) {
+	return e.publish(ctx, p, actor.UserID, &actor)
+}
+
+// OpenTasks counts userid's open tasks (the approvals badge).
+func (e *Engine) OpenTasks(ctx context.Context, userid string) (int, error) {
+	return e.db.CountOpenHallTasks(ctx, userid)
+}
+
+// Versions lists key's published versions, newest first (limit <= 0:
+// all).
+func (e *Engine) Versions(ctx context.Context, key string, limit int) ([]store.HallProcessVersion, error) {
+	return e.db.HallProcessVersions(ctx, key, limit)
 }
 
 // Processes lists the latest version of every published process.
@@ -415,5 +433,5 @@ func (e *Engine) TaskURL(taskID int64) string {
 
 // ApplicationURL is the H5 page of an application (the applicant's notice).
 func (e *Engine) ApplicationURL(appID int64) string {
-	return fmt.Sprintf("%s/hall/applications/%d", e.public, appID)
+	return fmt.Sprintf("%s/hall/a/%d", e.public, appID)
 }

@@ -39,7 +39,7 @@ type compiledProcess struct {
 	info store.HallProcess
 }
 
-func (e *Engine) publish(ctx context.Context, p *def.Process, by string) (int, []def.Problem, error) {
+func (e *Engine) publish(ctx context.Context, p *def.Process, by string, actor *store.Actor) (int, []def.Problem, error) {
 	if p == nil {
 		return 0, nil, errors.New("hall: publish: no process")
 	}
@@ -52,8 +52,21 @@ func (e *Engine) publish(ctx context.Context, p *def.Process, by string) (int, [
 	if err != nil {
 		return 0, nil, fmt.Errorf("hall: publish %s: %w", p.Key, err)
 	}
+	now := e.now()
+	var audit func(v int) (store.AuditEntry, error)
+	if actor != nil {
+		var before any
+		if prev, err := e.db.GetHallProcess(ctx, p.Key, 0); err == nil {
+			before = map[string]any{"version": prev.Version, "definition": json.RawMessage(prev.Definition)}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return 0, nil, fmt.Errorf("hall: publish %s: %w", p.Key, err)
+		}
+		audit = func(v int) (store.AuditEntry, error) {
+			return store.Audit(*actor, "hall.process.publish", "hall_process/"+p.Key, before, map[string]any{"version": v, "definition": json.RawMessage(b)}, now)
+		}
+	}
 	v, err := e.db.PublishHallProcess(ctx, store.HallProcess{Key: p.Key, Owner: p.Owner, Name: p.Name, Definition: string(b),
-		PublishedBy: by, PublishedAt: store.Millis(e.now())})
+		PublishedBy: by, PublishedAt: store.Millis(now)}, audit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("hall: publish %s: %w", p.Key, err)
 	}
@@ -84,8 +97,22 @@ func (e *Engine) process(ctx context.Context, key string, version int) (*def.Pro
 	if err != nil {
 		return nil, err
 	}
-	p := *cp.p
-	return &p, nil
+	return clone(cp.p), nil
+}
+
+// clone is a deep copy of a compiled process's definition: callers (the
+// designer) may change what they get without changing the version kept.
+func clone(p *def.Process) *def.Process {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(fmt.Sprintf("hall: a stored definition does not marshal: %v", err))
+	}
+	var out def.Process
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(fmt.Sprintf("hall: a stored definition does not unmarshal: %v", err))
+	}
+	out.Version = p.Version
+	return &out
 }
 
 // load reads and compiles version of key (0: the latest); versions are

@@ -77,8 +77,7 @@ func (e *Engine) application(ctx context.Context, id int64, v Viewer) (*Applicat
 	for _, t := range tasks {
 		out.Reminders += t.RemindCount
 	}
-	p := *s.cp.p
-	out.Process = &p
+	out.Process = clone(s.cp.p)
 	now := e.now()
 	for _, t := range tasks {
 		if t.State == store.HallTaskWaiting {

@@ -216,6 +216,12 @@ func (s *server) appModule(c *gin.Context) error {
 		c.Redirect(http.StatusFound, "/app/go/"+url.PathEscape(key))
 		return nil
 	}
+	if m.Kind == workbench.ModuleProcess && m.Status != workbench.StatusSoon {
+		// A link from before the process went live (a favourite, a
+		// recent): its form in the service hall.
+		c.Redirect(http.StatusFound, m.Href())
+		return nil
+	}
 	if m.Status == "soon" {
 		return s.render(c, http.StatusOK, "app_soon", h5.AppSoon{Page: s.page(c, m.Name), Tile: t, Arrives: moduleArrives(m)})
 	}

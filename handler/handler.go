@@ -200,7 +200,7 @@ func New(d Deps) (http.Handler, error) {
 // sessionPath: the H5 pages, the console, sign-in (guests' too) and
 // self-registration.
 func sessionPath(p string) bool {
-	for _, prefix := range []string{"/app/", "/admin/", "/auth/", "/login", "/join", "/register", "/guest/"} {
+	for _, prefix := range []string{"/app/", "/admin/", "/auth/", "/login", "/join", "/register", "/guest/", "/hall/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

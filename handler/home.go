@@ -41,6 +41,10 @@ type homeView struct {
 	TagName      string
 	Admin        *TryPerson
 	CASName      string
+	// Hall: the service hall runs; Counselor is the demo's counselor with
+	// live leave cards (the Try list's 辅导员).
+	Hall      bool
+	Counselor *TryPerson
 }
 
 // TryKey is the demo's ingest API key, shown on the status page with a
@@ -59,7 +63,13 @@ type TryPerson struct {
 func (s *server) home(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	v := homeView{Title: s.Title, Version: s.Version, Try: s.Try, Admin: s.TryAdmin, Register: s.TryRegister, APIKey: s.TryAPIKey, TagName: s.TryTagName, BaseURL: s.PublicURL}
+	v := homeView{Title: s.Title, Version: s.Version, Try: s.Try, Admin: s.TryAdmin, Register: s.TryRegister, APIKey: s.TryAPIKey, TagName: s.TryTagName, BaseURL: s.PublicURL,
+		Hall: s.Hall != nil}
+	for i := range s.Try {
+		if s.Try[i].Label == "辅导员" {
+			v.Counselor = &s.Try[i]
+		}
+	}
 	if s.TryTagName != "" && s.DB != nil {
 		// The tag's WeCom id, once the first sync made it.
 		if tags, err := s.DB.ListMirrorTags(ctx, nil); err == nil {

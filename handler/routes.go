@@ -1,10 +1,13 @@
 package handler
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/wecomapp/wecomapp/hall"
 )
 
 // routes is the one route table of the platform.
@@ -95,6 +98,32 @@ func (s *server) pageRoutes(r *gin.Engine) {
 	app.GET("/messages", s.wrap(s.appMessages))
 	app.GET("/messages/:id", s.wrap(s.appMessage))
 
+	// service hall (H5)
+	r.GET("/hall", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/hall/") })
+	hl := r.Group("/hall", csrf, s.hallSession)
+	hl.GET("/", s.wrap(s.hallHome))
+	hl.GET("/apply/:key", s.wrap(s.hallApplyPage))
+	hl.POST("/apply/:key", s.wrap(s.hallApply))
+	hl.GET("/my", s.wrap(s.hallMy))
+	hl.GET("/a/:id", s.wrap(s.hallApp))
+	hl.GET("/applications/:id", s.wrap(s.hallApplicationsRedirect))
+	hl.POST("/a/:id/withdraw", s.hallApplicantAction(func(ctx context.Context, id int64, v hall.Viewer) error { return s.Hall.Withdraw(ctx, id, v) }, "已撤回申请"))
+	hl.POST("/a/:id/urge", s.hallApplicantAction(func(ctx context.Context, id int64, v hall.Viewer) error { return s.Hall.Urge(ctx, id, v) }, "已催办，审批人会收到提醒"))
+	hl.POST("/a/:id/confirm", s.hallApplicantAction(func(ctx context.Context, id int64, v hall.Viewer) error { return s.Hall.ConfirmReturn(ctx, id, v) }, "已确认返校"))
+	hl.GET("/a/:id/resubmit", s.wrap(s.hallResubmitPage))
+	hl.POST("/a/:id/resubmit", s.wrap(s.hallResubmit))
+	hl.GET("/tasks", s.wrap(s.hallTasks))
+	hl.GET("/tasks/:id", s.wrap(s.hallTask))
+	hl.POST("/tasks/:id/decide", s.wrap(s.hallDecide))
+	hl.POST("/tasks/:id/transfer", s.wrap(s.hallTransfer))
+	hl.POST("/tasks/:id/add", s.wrap(s.hallAddApprover))
+	app.GET("/m/approvals", s.wrap(s.appApprovalsModule))
+	// end service hall (H5)
+	// service hall (files)
+	hl.POST("/files", s.wrap(s.hallUpload))
+	hl.GET("/files/:token", s.wrap(s.hallFile))
+	// end service hall (files)
+
 	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
 	ad := r.Group("/admin", csrf, s.requireMember, s.requireAdmin)
 	ad.GET("/", s.wrap(s.adminHome))
@@ -148,4 +177,16 @@ func (s *server) pageRoutes(r *gin.Engine) {
 	ad.GET("/calendar", s.wrap(s.adminCalendar))
 	ad.POST("/calendar/periods", s.wrap(s.adminSaveCalendarPeriod))
 	ad.POST("/calendar/periods/delete", s.wrap(s.adminDeleteCalendarPeriod))
+	// service hall (console)
+	ad.GET("/hall", s.wrap(s.adminHall))
+	ad.GET("/hall/new", s.wrap(s.adminHallEdit))
+	ad.POST("/hall/new", s.wrap(s.adminHallSave))
+	ad.GET("/hall/stats", s.wrap(s.adminHallStats))
+	ad.GET("/hall/a", s.wrap(s.adminHallFind))
+	ad.GET("/hall/a/:id", s.wrap(s.adminHallApplication))
+	ad.POST("/hall/a/:id/reassign", s.wrap(s.adminHallReassign))
+	ad.GET("/hall/:key/edit", s.wrap(s.adminHallEdit))
+	ad.POST("/hall/:key/edit", s.wrap(s.adminHallSave))
+	ad.GET("/hall/:key/simulate", s.wrap(s.adminHallSimulate))
+	// end service hall (console)
 }

@@ -47,7 +47,10 @@ const hallProcessCols = "id, process_key, version, owner, name, definition, publ
 // PublishHallProcess stores p as the next version of its key and answers
 // the version. Two publishers at once: one of them retries on the unique
 // (key, version).
-func (db *DB) PublishHallProcess(ctx context.Context, p HallProcess) (int, error) {
+//
+// audit, when set, is the audit entry of the publication of version v,
+// written in the same transaction.
+func (db *DB) PublishHallProcess(ctx context.Context, p HallProcess, audit func(v int) (AuditEntry, error)) (int, error) {
 	for attempt := 0; ; attempt++ {
 		var v int
 		err := db.WithTx(ctx, func(tx *sqlx.Tx) error {
@@ -56,9 +59,18 @@ func (db *DB) PublishHallProcess(ctx context.Context, p HallProcess) (int, error
 				return err
 			}
 			v = int(cur.Int64) + 1
-			_, err := tx.ExecContext(ctx, `INSERT INTO hall_processes (process_key, version, owner, name, definition, published_by, published_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Key, v, p.Owner, p.Name, p.Definition, p.PublishedBy, p.PublishedAt)
-			return err
+			if _, err := tx.ExecContext(ctx, `INSERT INTO hall_processes (process_key, version, owner, name, definition, published_by, published_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Key, v, p.Owner, p.Name, p.Definition, p.PublishedBy, p.PublishedAt); err != nil {
+				return err
+			}
+			if audit == nil {
+				return nil
+			}
+			e, err := audit(v)
+			if err != nil {
+				return err
+			}
+			return db.InsertAudit(ctx, tx, e)
 		})
 		if err == nil {
 			return v, nil
@@ -393,6 +405,16 @@ func (db *DB) HallTasksOf(ctx context.Context, assignee string, open bool) ([]Ha
 	return out, nil
 }
 
+// CountOpenHallTasks counts assignee's open tasks (the approvals badge,
+// on every workbench render: a count, not the tasks).
+func (db *DB) CountOpenHallTasks(ctx context.Context, assignee string) (int, error) {
+	var n int
+	if err := db.GetContext(ctx, &n, "SELECT COUNT(*) FROM hall_tasks WHERE assignee = ? AND state = 'open'", assignee); err != nil {
+		return 0, fmt.Errorf("store: count hall tasks of %s: %w", assignee, err)
+	}
+	return n, nil
+}
+
 // OpenHallTasks lists every open task by id.
 func (db *DB) OpenHallTasks(ctx context.Context) ([]HallTask, error) {
 	var out []HallTask
@@ -659,6 +681,31 @@ func (db *DB) HallPeopleNames(ctx context.Context, userids []string) (map[string
 				out[r.ID] = r.Name
 			}
 		}
+	}
+	return out, nil
+}
+
+// HallProcessVersion is one published version of a process, for the
+// designer's history.
+type HallProcessVersion struct {
+	Version     int    `db:"version"`
+	Owner       string `db:"owner"`
+	Name        string `db:"name"`
+	PublishedBy string `db:"published_by"`
+	PublishedAt int64  `db:"published_at"`
+}
+
+// HallProcessVersions lists key's versions, newest first (limit <= 0: all).
+func (db *DB) HallProcessVersions(ctx context.Context, key string, limit int) ([]HallProcessVersion, error) {
+	q := "SELECT version, owner, name, published_by, published_at FROM hall_processes WHERE process_key = ? ORDER BY version DESC"
+	args := []any{key}
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
+	}
+	var out []HallProcessVersion
+	if err := db.SelectContext(ctx, &out, q, args...); err != nil {
+		return nil, fmt.Errorf("store: versions of hall process %q: %w", key, err)
 	}
 	return out, nil
 }

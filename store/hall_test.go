@@ -17,7 +17,7 @@ func TestHallStore(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		for i, want := range []int{1, 2} {
-			v, err := db.PublishHallProcess(ctx, store.HallProcess{Key: "vpn_open", Owner: "XXZX", Name: "VPN", Definition: "{}", PublishedBy: "T1", PublishedAt: int64(i)})
+			v, err := db.PublishHallProcess(ctx, store.HallProcess{Key: "vpn_open", Owner: "XXZX", Name: "VPN", Definition: "{}", PublishedBy: "T1", PublishedAt: int64(i)}, nil)
 			if err != nil || v != want {
 				t.Fatalf("publish %d: version %d, %v", i, v, err)
 			}

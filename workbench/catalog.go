@@ -1,6 +1,8 @@
 package workbench
 
 import (
+	"net/url"
+
 	"go.uber.org/zap"
 
 	"github.com/wecomapp/wecomapp/store"
@@ -26,10 +28,15 @@ const (
 var Categories = []string{"校园概况", "办公服务", "教学服务", "学工服务", "科研服务", "人事服务", "财务服务", "图书馆服务", "网络服务",
 	"生活服务", "网上服务大厅", "消息中心"}
 
-// Href is where the module's tile leads.
+// Href is where the module's tile leads. A live process module opens its
+// process's form in the service hall (its Target is the process key); one
+// still coming soon shows its coming-soon page, as any module does.
 func (m *Module) Href() string {
-	if m.Kind == ModuleExternal {
+	switch {
+	case m.Kind == ModuleExternal:
 		return "/app/go/" + m.Key
+	case m.Kind == ModuleProcess && m.Status == StatusLive && m.Target != "":
+		return "/hall/apply/" + url.PathEscape(m.Target)
 	}
 	return "/app/m/" + m.Key
 }

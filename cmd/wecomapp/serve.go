@@ -205,6 +205,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	// A card's button pressed: the engine decides the task (once, however
 	// often the callback comes) and updates the cards.
 	ib.Register(wecom.KindTemplateCard, hallEngine.Press)
+	handler.RegisterHallBadge(pg.workbench, hallEngine)
 	handler.RegisterMessagesBadge(pg.workbench, db)
 	keys, err := apikey.New(apikey.Options{DB: db, Coord: co, Logger: log})
 	if err != nil {

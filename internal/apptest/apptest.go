@@ -25,12 +25,14 @@ import (
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/guest"
 	"github.com/wecomapp/wecomapp/hall"
 	"github.com/wecomapp/wecomapp/handler"
 	"github.com/wecomapp/wecomapp/inbox"
 	"github.com/wecomapp/wecomapp/notify"
 	"github.com/wecomapp/wecomapp/orgsync"
 	"github.com/wecomapp/wecomapp/selfreg"
+	"github.com/wecomapp/wecomapp/sms/smssim"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
 	"github.com/wecomapp/wecomapp/wecom"
@@ -73,6 +75,9 @@ type Options struct {
 	Hall bool
 	// Now is the hall's clock (nil: time.Now).
 	Now func() time.Time
+	// Guest serves the off-campus sign-in by SMS code (Env.Guest) through
+	// a simulated SMS gateway mounted at /smssim (Env.SMS).
+	Guest bool
 }
 
 // Env is a running platform.
@@ -105,6 +110,10 @@ type Env struct {
 	// inbox feeding it.
 	Hall  *hall.Engine
 	Inbox *inbox.Inbox
+	// Guest is the off-campus sign-in (Options.Guest), SMS the simulated
+	// gateway its codes go through.
+	Guest *guest.Service
+	SMS   *smssim.Sim
 }
 
 // Start runs the platform until the test ends.
@@ -235,10 +244,20 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	handler.RegisterMessagesBadge(e.Workbench, db)
+	var smsHandler http.Handler
+	if opts.Guest {
+		e.SMS = smssim.New(smssim.Options{BasePath: "/smssim"})
+		if e.Guest, err = guest.New(guest.Options{Coord: e.Coord, SMS: e.SMS, Template: "1001", Logger: log,
+			Audit: func(ctx context.Context, a store.AuditEntry) error { return db.InsertAudit(ctx, nil, a) }}); err != nil {
+			t.Fatal(err)
+		}
+		smsHandler = e.SMS.Handler()
+	}
 
 	var recv map[string]handler.Receiver
 	if opts.Hall {
 		recv = e.startHall(t, opts, log)
+		handler.RegisterHallBadge(e.Workbench, e.Hall)
 	}
 
 	h, err = handler.New(handler.Deps{
@@ -249,6 +268,7 @@ func Start(t testing.TB, opts Options) *Env {
 		JoinContact: "请联系教育信息中心", SelfReg: e.SelfReg, Sync: e.Sync,
 		Notify: e.Notify, BroadcastApproval: opts.BroadcastApproval,
 		Hall: e.Hall, Receivers: recv, Inbox: e.Inbox,
+		Guest: e.Guest, SMSSim: smsHandler, SMSSimMount: "/smssim",
 	})
 	if err != nil {
 		t.Fatal(err)
