@@ -222,3 +222,20 @@ func TestSMSTextEndsWhereTheTemplateGoesOn(t *testing.T) {
 		}
 	}
 }
+
+// TestAProducersSMSTextEndsWhereTheTemplateGoesOn: the text a producer
+// gives for SMS loses its closing full stop too.
+func TestAProducersSMSTextEndsWhereTheTemplateGoesOn(t *testing.T) {
+	db := storetest.SQLite(t)
+	r := newRig(t, db)
+	s := r.service(t, "a", 0)
+	c := text("证明已寄出")
+	c.SMS = "您申请的毕业证明已通过。"
+	if _, err := s.Submit(context.Background(), notify.Message{Producer: "hall", To: notify.Recipients{Mobiles: []string{"13912340002"}}, Content: c}); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, s)
+	if got := r.sms.sent["+8613912340002"]; len(got) != 1 || got[0] != "您申请的毕业证明已通过" {
+		t.Errorf("SMS sent %q", got)
+	}
+}

@@ -173,6 +173,7 @@ func (s *Service) Submit(ctx context.Context, m Message) (Receipt, error) {
 	if smsText == "" && len(m.To.Mobiles) > 0 {
 		smsText = SMSText(m.Content)
 	}
+	smsText = trimStop(smsText)
 	row := store.OutboxMessage{
 		Producer: m.Producer, Lane: int(m.Lane), MsgType: m.Content.MsgType, Body: string(m.Content.Body), Safe: m.Content.Safe,
 		SMSText: smsText, Recipients: to, Mobiles: m.To.Mobiles, Named: named(m.To), Actor: m.Actor,
@@ -396,10 +397,12 @@ func SMSText(c Content) string {
 	if r := []rune(t); len(r) > 60 {
 		t = string(r[:59]) + "…"
 	}
-	// The notice template goes on after the text ("{1}。请登录…"): its own
-	// full stop would be the second.
-	return strings.TrimRight(t, "。.！!；;，, ")
+	return trimStop(t)
 }
+
+// trimStop drops a text's closing punctuation: the notice template goes
+// on after it ("{1}。请登录…"), and its own full stop would be the second.
+func trimStop(t string) string { return strings.TrimRight(t, "。.！!；;，, ") }
 
 var urlRE = regexp.MustCompile(`(?i)(https?://|www\.)\S+|<a [^>]*>|</a>`)
 
