@@ -32,10 +32,21 @@ func (s *server) requireMember(c *gin.Context) {
 		// replaces the guest's session.
 		ok = false
 	}
+	s.admit(c, p, ok, nil)
+}
+
+// admit lets the request through as p; without a session (ok false) it
+// sends a page request to sign in — to the guest sign-in when toGuest
+// says so, else the member sign-in — and a form post to /login.
+func (s *server) admit(c *gin.Context, p auth.Principal, ok bool, toGuest func() bool) {
 	if !ok {
-		if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+		get := c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead
+		switch {
+		case get && toGuest != nil && toGuest():
+			c.Redirect(http.StatusFound, "/guest/login?return="+url.QueryEscape(auth.SafeReturnTo(withoutOAuthParams(c.Request.URL))))
+		case get:
 			c.Redirect(http.StatusFound, signInURL(c.Request))
-		} else {
+		default:
 			c.Redirect(http.StatusSeeOther, "/login")
 		}
 		c.Abort()

@@ -81,26 +81,7 @@ func (s *server) hallSession(c *gin.Context) {
 		return
 	}
 	p, ok := s.Sessions.Current(c.Request.Context())
-	if !ok {
-		get := c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead
-		switch {
-		case get && s.guestWelcome(c):
-			c.Redirect(http.StatusFound, "/guest/login?return="+url.QueryEscape(auth.SafeReturnTo(withoutOAuthParams(c.Request.URL))))
-		case get:
-			c.Redirect(http.StatusFound, signInURL(c.Request))
-		default:
-			c.Redirect(http.StatusSeeOther, "/login")
-		}
-		c.Abort()
-		return
-	}
-	if cameFromOAuth(c.Request) {
-		c.Redirect(http.StatusFound, withoutOAuthParams(c.Request.URL))
-		c.Abort()
-		return
-	}
-	c.Set(principalKey, p)
-	c.Next()
+	s.admit(c, p, ok, func() bool { return s.guestWelcome(c) })
 }
 
 // guestWelcome says whether a visitor without a session is sent to the

@@ -267,15 +267,24 @@ func (db *DB) ClaimDueRecipients(ctx context.Context, owner, chunk string, now, 
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	if err := db.leaseRows(ctx, owner, chunk, ids, leaseUntil); err != nil {
+		return nil, err
+	}
+	return db.chunkRows(ctx, chunk, owner)
+}
+
+// leaseRows marks the rows of ids still pending or held as sending under
+// chunk, leased to owner until leaseUntil.
+func (db *DB) leaseRows(ctx context.Context, owner, chunk string, ids []int64, leaseUntil int64) error {
 	q, args, err := sqlx.In("UPDATE outbox_recipients SET outcome = 'sending', chunk = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (?) AND outcome IN ('pending', 'held')",
 		chunk, owner, leaseUntil, ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := db.ExecContext(ctx, q, args...); err != nil {
-		return nil, fmt.Errorf("store: claim outbox recipients: %w", err)
+		return fmt.Errorf("store: claim outbox recipients: %w", err)
 	}
-	return db.chunkRows(ctx, chunk, owner)
+	return nil
 }
 
 func (db *DB) chunkRows(ctx context.Context, chunk, owner string) ([]OutboxRecipient, error) {
@@ -629,13 +638,8 @@ func (db *DB) ClaimOutboxRows(ctx context.Context, owner, chunk string, ids []in
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	q, args, err := sqlx.In("UPDATE outbox_recipients SET outcome = 'sending', chunk = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (?) AND outcome IN ('pending', 'held')",
-		chunk, owner, leaseUntil, ids)
-	if err != nil {
+	if err := db.leaseRows(ctx, owner, chunk, ids, leaseUntil); err != nil {
 		return nil, err
-	}
-	if _, err := db.ExecContext(ctx, q, args...); err != nil {
-		return nil, fmt.Errorf("store: claim outbox rows: %w", err)
 	}
 	var got []int64
 	if err := db.SelectContext(ctx, &got, "SELECT id FROM outbox_recipients WHERE chunk = ? AND lease_owner = ? AND outcome = 'sending' ORDER BY id", chunk, owner); err != nil {
