@@ -85,6 +85,10 @@ const (
 	// tasks. A dept_admin holds it for the processes their departments own
 	// (Scope; a process's Owner is a data-center department code).
 	PermHall Perm = "hall"
+	// PermAttendance is the personnel office's attendance (考勤统计):
+	// pulling members' punch records from WeCom and exporting them. There
+	// is no personnel-office role yet, so super admins only.
+	PermAttendance Perm = "attendance"
 )
 
 // rolePerms is what each role may do (super: everything).

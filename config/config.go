@@ -33,6 +33,9 @@ type Config struct {
 	Notify    Notify    `yaml:"notify"`
 	SMS       SMS       `yaml:"sms"`
 	API       API       `yaml:"api"`
+	Shared    Shared    `yaml:"shared"`
+
+	Attendance Attendance `yaml:"attendance"`
 }
 
 // Server is the HTTP server.
@@ -280,6 +283,32 @@ type API struct {
 	MaxBody int64 `yaml:"max_body"`
 }
 
+// Shared is the university's shared database (the data center's
+// integration of the business systems: timetables, scores, the library,
+// the network, the campus card, salaries, research) that the workbench's
+// data modules read (package datamod), through its own connection.
+type Shared struct {
+	// Driver is sqlite (the demo's file) or mysql.
+	Driver string `yaml:"driver"`
+	// DSN: SQLite a file, opened read-only (the default data/shared.db is
+	// the demo's, created by serve with the simulator on when absent);
+	// MySQL a DSN of a read-only account (GRANT SELECT only), given in
+	// WECOMAPP_SHARED_DSN since it holds a password. Empty: no shared
+	// database, and the data modules' tiles and pages say 暂时无法使用.
+	DSN          Secret `yaml:"dsn" secret:"soft"`
+	MaxOpenConns int    `yaml:"max_open_conns"`
+}
+
+// Attendance is the personnel office's attendance (package attendance):
+// the monthly job that pulls the previous month's punch records from
+// WeCom's checkin APIs and keeps its Excel workbook for download.
+type Attendance struct {
+	// Schedule is when the monthly job runs, in cron syntax (minute hour
+	// day month weekday, Beijing time). Empty: no monthly job (pull and
+	// export from the console's 考勤统计 page).
+	Schedule string `yaml:"schedule"`
+}
+
 // Defaults is the embedded default: SQLite under ./data, in-process
 // coordination, the built-in simulator. config.yaml repeats these values
 // so that the file documents them.
@@ -307,11 +336,14 @@ func Defaults() Config {
 		Inbox:     Inbox{Workers: 4, Lease: 30 * time.Second, MaxAttempts: 15, Poll: 500 * time.Millisecond, Retention: 30 * 24 * time.Hour},
 		Auth:      Auth{IdleTimeout: 2 * time.Hour, Lifetime: 12 * time.Hour, CASName: "统一身份认证", CASProtocol: 3},
 		API:       API{MaxBody: 64 << 10},
+		Shared:    Shared{Driver: "sqlite", DSN: Secret{value: "file:data/shared.db"}},
 		SMS: SMS{SignName: "示范大学", NoticeTemplateID: "2001", NoticeTemplateText: "您有一条新通知：{1}。请登录学校服务大厅查看。",
 			Tencent: TencentSMS{Region: "ap-guangzhou", Timeout: 10 * time.Second}},
 		Notify: Notify{ChunkSize: 1000, Lease: time.Minute, PerMinute: 30, PerHour: 1000, BroadcastApproval: 1000},
 		SelfReg: SelfReg{Enabled: true, PerPerson: 5, PerIP: 300,
 			Welcome: "{name}，欢迎加入学校企业微信！在企业微信的工作台打开「一站式服务大厅」办理业务。想在个人微信里使用：企业微信 → 我 → 设置 → 微信插件 → 扫码关注，之后在微信「通讯录 → 我的企业」里就能进入。"},
 		Sync: Sync{Schedule: "30 5 * * *", MaxShare: 0.05, Grace: 30 * 24 * time.Hour, Drift: "reassert", Batch: true, Members: "all", OnStart: true, ClassGroups: true},
+
+		Attendance: Attendance{Schedule: "0 3 1 * *"},
 	}
 }

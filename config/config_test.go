@@ -105,6 +105,24 @@ func TestBadValuesAreNamed(t *testing.T) {
 			notWant: strings.Repeat("a", 42),
 		},
 		{
+			name:    "attendance schedule",
+			env:     []string{"WECOMAPP_ATTENDANCE_SCHEDULE=every month"},
+			wantKey: "attendance.schedule",
+			want:    []string{"not a cron schedule"},
+		},
+		{
+			name:    "shared database driver",
+			env:     []string{"WECOMAPP_SHARED_DRIVER=oracle"},
+			wantKey: "shared.driver",
+			want:    []string{"oracle"},
+		},
+		{
+			name:    "shared database without a database",
+			env:     []string{"WECOMAPP_SHARED_DRIVER=mysql", "WECOMAPP_SHARED_DSN=reader:topsecret@tcp(10.0.0.9:3306)/"},
+			wantKey: "shared.dsn",
+			notWant: "topsecret",
+		},
+		{
 			name:    "bad duration",
 			env:     []string{"WECOMAPP_INBOX_LEASE=thirty"},
 			wantKey: "inbox.lease",

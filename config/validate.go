@@ -96,6 +96,12 @@ func validate(c *Config) []Problem {
 	}
 
 	ps = append(ps, validateDatabase(&c.Database)...)
+	ps = append(ps, validateShared(&c.Shared)...)
+	if c.Attendance.Schedule != "" {
+		if _, err := cron.ParseStandard(c.Attendance.Schedule); err != nil {
+			add("attendance.schedule", "", fmt.Sprintf("%q is not a cron schedule (minute hour day month weekday): %v", c.Attendance.Schedule, err), "0 3 1 * * (03:00 on the 1st)")
+		}
+	}
 
 	if c.Redis.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Redis.Addr); err != nil {
@@ -410,4 +416,38 @@ func envOf(key string) string {
 		parts = append(parts, envName(p))
 	}
 	return EnvPrefix + "_" + strings.Join(parts, "_")
+}
+
+// validateShared checks the shared database's connection; an empty DSN is
+// allowed (no shared database: the data modules are off).
+func validateShared(d *Shared) []Problem {
+	var ps []Problem
+	add := func(key, source, problem, example string) {
+		ps = append(ps, Problem{Key: key, Source: source, Problem: problem, Example: example})
+	}
+	const example = "wecomapp_ro:password@tcp(10.0.0.5:3306)/shared (a read-only account)"
+	switch d.Driver {
+	case "sqlite":
+	case "mysql":
+		if d.DSN.Value() == "" {
+			break
+		}
+		cfg, err := mysql.ParseDSN(d.DSN.Value())
+		if err != nil {
+			add("shared.dsn", d.DSN.Source, "is not a valid MySQL DSN ("+err.Error()+")", example)
+			break
+		}
+		if cfg.DBName == "" {
+			add("shared.dsn", d.DSN.Source, "names no database", example)
+		}
+		if cfg.Passwd != "" && d.DSN.inline {
+			add("shared.dsn", d.DSN.Source, "holds a password, and config.yaml is not a place for secrets; move it to WECOMAPP_SHARED_DSN or WECOMAPP_SHARED_DSN_FILE", example)
+		}
+	default:
+		add("shared.driver", "", fmt.Sprintf("%q is not a driver", d.Driver), "sqlite (the demo's file) or mysql")
+	}
+	if d.MaxOpenConns < 0 {
+		add("shared.max_open_conns", "", "must not be negative", "20")
+	}
+	return ps
 }

@@ -32,6 +32,9 @@ var pageViews = map[string]any{
 	"admin_hall": AdminHallList{}, "admin_hall_edit": AdminHallEdit{}, "admin_hall_simulate": AdminHallSimulate{},
 	"admin_hall_stats": AdminHallStats{}, "admin_hall_app": AdminHallApplication{},
 	"hall_home": HallHome{}, "hall_apply": HallApply{}, "hall_my": HallMy{}, "hall_app": HallApp{}, "hall_tasks": HallTasks{},
+	"app_data": AppData{}, "app_data_row": AppDataRow{}, "admin_data": AdminData{}, "admin_data_edit": AdminDataEdit{}, "admin_data_preview": AdminDataPreview{},
+
+	"admin_attendance": AdminAttendance{},
 }
 
 // homeView mirrors handler's view of the operator status page.
@@ -226,6 +229,7 @@ func samples() map[string]any {
 		"admin_reminders": adminRemindersSample(), "admin_calendar": adminCalendarSample(),
 		"admin_hall": adminHallSample(), "admin_hall_edit": adminHallEditSample(), "admin_hall_simulate": adminHallSimulateSample(),
 		"admin_hall_stats": adminHallStatsSample(), "admin_hall_app": adminHallAppSample(),
+		"admin_attendance": adminAttendanceSample(),
 		"admin_channels": AdminChannels{AdminPage: adminPage("微信插件成员", "/admin/channels"), Detected: 3,
 			Marks: []AdminChannel{{UserID: "T00042", Name: "李老师", Client: "wechat", Note: "退休，只用微信", SetBy: "T00027", SetAt: "2026-12-01 09:00"}},
 			Form:  AdminChannel{UserID: "nobody", Client: "wechat"}, FieldError: map[string]string{"userid": "通讯录里没有账号 nobody"}},
@@ -233,6 +237,8 @@ func samples() map[string]any {
 			CodeSent: true, SentTo: "139****5678", Minutes: 5, FieldError: map[string]string{"code": "验证码不正确，还可以再试 4 次。"}, Wait: 42, WaitText: "42 秒"},
 		"hall_home": hallHomeSample(home.Page), "hall_apply": hallApplySample(home.Page), "hall_my": hallMySample(home.Page),
 		"hall_app": hallAppSample(home.Page), "hall_tasks": hallTasksSample(home.Page),
+		"app_data": appDataSample(home.Page), "app_data_row": appDataRowSample(home.Page), "admin_data": adminDataSample(),
+		"admin_data_edit": adminDataEditSample(), "admin_data_preview": adminDataPreviewSample(home.Page),
 		"admin_modules": AdminModules{AdminPage: adminPage("应用目录", "/admin/modules"), Modules: []AdminModuleRow{{Key: "campus", Name: "校园概况", Category: "校园概况", Kind: "builtin", Icon: "🏫", Badge: "notices", Status: "live", Summary: "学校简介、历史沿革"},
 			{Key: "oa", Name: "OA", Category: "办公服务", Kind: "external", Target: "https://oa.example.edu.cn/", Icon: "🗂️", Status: "live"}}},
 	}
@@ -311,6 +317,12 @@ var hooks = map[string][]string{
 	"admin_hall_simulate":   {"admin-nav", "simulate-form", "sim-userid", "sim-field", "field-error", "sim-run", "sim-applicant", "sim-problem", "sim-path", "sim-step", "sim-edge", "sim-approver", "sim-nobody", "sim-cc", "sim-warning", "sim-end"},
 	"admin_hall_stats":      {"admin-nav", "charts", "chart-row", "chart-bar", "hall-stats", "stat", "stat-apps", "stat-decided", "stat-median", "stat-p90", "stat-overdue", "hall-owners", "owner", "stuck", "stuck-task"},
 	"admin_hall_app":        {"admin-nav", "application", "app-state", "tasks", "task", "overdue", "reassign-form", "reassign-to", "reassign", "field-error", "trail", "trail-entry"},
+	"app_data":              {"module-title", "fav", "student-picker", "student-select", "data-subject", "data-summary", "summary", "timetable", "week-number", "slot", "data-filters", "filter", "filter-go", "data-rows", "data-row", "masked", "pages", "prev-page", "next-page", "back"},
+	"app_data_row":          {"module-title", "data-detail", "detail-cell", "masked", "back"},
+	"admin_data":            {"admin-nav", "new-definition", "definitions", "definition", "edit", "preview"},
+	"admin_data_edit":       {"admin-nav", "preview", "as-json", "problems", "problem", "definition-form", "definition", "save"},
+	"admin_data_preview":    {"admin-nav", "preview-form", "preview-user", "preview-go", "data-preview", "data-summary", "data-rows", "data-row", "masked"},
+	"admin_attendance":      {"admin-nav", "attendance-pull-form", "attendance-month", "attendance-pull", "attendance-show-form", "attendance-export", "attendance-differs", "attendance-stats", "attendance-row", "attendance-total", "attendance-pulls", "attendance-pull-row", "attendance-failures"},
 	"admin_messages_report": {"admin-nav", "report-summary", "report-state", "outcomes", "count-total", "count-delivered", "count-read", "recall", "recall-confirm", "report", "report-row", "next"},
 }
 

@@ -36,6 +36,10 @@ type Tile struct {
 	Module, Name, Icon, Category, Summary, Href, Status string
 	Badge                                               int
 	BadgeUnavailable, Favourite                         bool
+	// Figure is the tile's key figure (a data module's "余额 ¥123.45");
+	// FigureUnavailable: its source failed, the tile says 暂时无法使用.
+	Figure            string
+	FigureUnavailable bool
 }
 
 // Section is a titled group of tiles.

@@ -125,6 +125,8 @@ var adminNav = []struct {
 	{"/admin/sync", "通讯录同步", auth.PermContacts}, {"/admin/tagrules", "标签规则", auth.PermContacts},
 	{"/admin/messages", "消息群发", auth.PermMessage}, {"/admin/reminders", "定时提醒", auth.PermMessage}, {"/admin/channels", "微信插件成员", auth.PermMessage}, {"/admin/calendar", "校历", auth.PermMessage},
 	{adminHallHref, "网上办事大厅", auth.PermHall},
+	{"/admin/attendance", "考勤统计", auth.PermAttendance},
+	{adminDataHref, "数据模块", authPermData},
 }
 
 func (s *server) adminPage(c *gin.Context, title, active string) h5.AdminPage {

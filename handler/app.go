@@ -108,7 +108,8 @@ func appHomeView(pg h5.Page, h *workbench.Home) h5.AppHome {
 
 func tileView(t workbench.Tile) h5.Tile {
 	return h5.Tile{Module: t.Module, Name: t.Name, Icon: t.Icon, Category: t.Category, Summary: t.Summary, Href: t.Href,
-		Status: t.Status, Badge: t.Badge, BadgeUnavailable: t.BadgeUnavailable, Favourite: t.Favourite}
+		Status: t.Status, Badge: t.Badge, BadgeUnavailable: t.BadgeUnavailable, Favourite: t.Favourite,
+		Figure: t.Figure, FigureUnavailable: t.FigureUnavailable}
 }
 
 // appHome is the workbench of the identity the person acts as.
@@ -238,6 +239,9 @@ func (s *server) appModule(c *gin.Context) error {
 	}
 	if m.Key == "campus" {
 		return s.appCampus(c)
+	}
+	if handled, err := s.appDataModule(c, m, t); handled {
+		return err // a data module's list (data.go)
 	}
 	return s.render(c, http.StatusOK, "app_module", h5.AppModule{Page: s.page(c, m.Name), Tile: t, Body: paragraphs(m.Summary)})
 }

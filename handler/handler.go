@@ -17,6 +17,7 @@ import (
 	"github.com/wecomapp/wecomapp/auth"
 	"github.com/wecomapp/wecomapp/cas"
 	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/datamod"
 	"github.com/wecomapp/wecomapp/guest"
 	"github.com/wecomapp/wecomapp/h5"
 	"github.com/wecomapp/wecomapp/hall"
@@ -133,6 +134,11 @@ type Deps struct {
 	// Guest, when set, serves the off-campus sign-in by SMS code under
 	// /guest (applicants, parents, visitors); nil answers those pages 404.
 	Guest *guest.Service
+	// Data, when set, serves the data modules (a person's rows of the
+	// shared database, /app/m/{key} for the modules it defines, and the
+	// console's /admin/data) and gives their tiles key figures; nil: those
+	// modules show their catalog page.
+	Data datamod.Source
 }
 
 // simulatorPublicBanner is shown on every page when Deps.SimulatorPublic.
@@ -182,6 +188,9 @@ func New(d Deps) (http.Handler, error) {
 	s.m = m
 	r.Use(s.requestID, m.middleware, s.accessLog, s.recover)
 	s.routes(r)
+	if d.Data != nil && d.Workbench != nil {
+		RegisterDataFigures(d.Workbench, d.Data)
+	}
 	if s.Sessions == nil {
 		return r, nil
 	}

@@ -189,4 +189,18 @@ func (s *server) pageRoutes(r *gin.Engine) {
 	ad.POST("/hall/:key/edit", s.wrap(s.adminHallSave))
 	ad.GET("/hall/:key/simulate", s.wrap(s.adminHallSimulate))
 	// end service hall (console)
+	// attendance (console)
+	ad.GET("/attendance", s.wrap(s.adminAttendance))
+	ad.POST("/attendance/pull", s.wrap(s.adminAttendancePull))
+	ad.GET("/attendance/export", s.wrap(s.adminAttendanceExport))
+	// end attendance (console)
+	// data modules
+	// A data module's list is /app/m/{key} (appModule hands it to
+	// appDataModule); a row in full:
+	app.GET("/m/:key/r/:row", s.wrap(s.appDataRow))
+	ad.GET("/data", s.wrap(s.adminData))
+	ad.GET("/data/:key", s.wrap(s.adminDataEdit))
+	ad.POST("/data/:key", s.wrap(s.adminDataSave))
+	ad.GET("/data/:key/preview", s.wrap(s.adminDataPreview))
+	// end data modules
 }

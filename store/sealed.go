@@ -47,7 +47,7 @@ var InboxPayload = SealedColumn{Table: "inbox", Key: "id", Column: "payload"}
 // sealedColumns is every sealed column of the schema. A migration that
 // adds one registers it here, so wecomapp rekey re-encrypts it.
 var sealedColumns = []SealedColumn{InboxPayload, MirrorMemberMobile, MirrorMemberEmail, OutboxRecipientMobile, OutboxMessageMobiles, APIKeySecret,
-	HallApplicationValues, HallApplicationMobile, HallAttachmentData}
+	HallApplicationValues, HallApplicationMobile, HallAttachmentData, AttendanceRecordRaw}
 
 // SealedColumns lists every sealed column of the schema.
 func SealedColumns() []SealedColumn { return slices.Clone(sealedColumns) }

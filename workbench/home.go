@@ -44,7 +44,11 @@ type Tile struct {
 	Keywords                                                  []string // for Search
 	Badge                                                     int
 	BadgeUnavailable                                          bool // the badge's source failed or timed out
-	Favourite                                                 bool
+	// Figure is the tile's key figure (校园卡 "余额 ¥123.45"), from the
+	// figure source; FigureUnavailable: that source failed or timed out.
+	Figure            string
+	FigureUnavailable bool
+	Favourite         bool
 }
 
 // recentKeep is how many recently used modules a person keeps.
@@ -185,7 +189,17 @@ func (s *Service) home(ctx context.Context, userID, role string, record bool) (*
 			h.Recent = append(h.Recent, tileOf(m, isFav[r]))
 		}
 	}
-	s.fillBadges(ctx, c, h, prefs)
+	if record {
+		// Key figures are personal data (a balance, a salary): an admin's
+		// preview shows the tiles without them. They are computed beside
+		// the badges, under the same deadline.
+		done := make(chan struct{})
+		go func() { defer close(done); s.fillFigures(ctx, c, h) }()
+		s.fillBadges(ctx, c, h, prefs)
+		<-done
+	} else {
+		s.fillBadges(ctx, c, h, prefs)
+	}
 	return h, nil
 }
 

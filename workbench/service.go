@@ -85,6 +85,9 @@ type Service struct {
 
 	badgeMu sync.RWMutex
 	badges  map[string]badgeSource
+
+	// figures is the source of the tiles' key figures (RegisterFigures).
+	figures atomic.Pointer[FigureSource]
 }
 
 // New loads the catalog and the department tree. An empty catalog is

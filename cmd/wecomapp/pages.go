@@ -260,6 +260,11 @@ func tryPeople(u *demo.University, supers []string) ([]handler.TryPerson, *handl
 			return p.Main() == demo.CatUndergrad && p.Grade == newest && p.Position == ""
 		}},
 		{"班长", func(p *demo.Person) bool { return p.Main() == demo.CatUndergrad && p.Position == "班长" }},
+		// A freshman has no scores before January's exams: a sophomore
+		// shows the data modules (scores, timetable, campus card) full.
+		{"本科二年级（成绩、课表、校园卡）", func(p *demo.Person) bool {
+			return p.Main() == demo.CatUndergrad && p.Grade == newest-1 && p.Position == ""
+		}},
 		{"辅导员", func(p *demo.Person) bool { return p.Main() == demo.CatCounselor }},
 		{"教师 · 在读博士 · 校友（可切换身份）", func(p *demo.Person) bool { return len(p.Categories) >= 3 }},
 		{"校领导", func(p *demo.Person) bool { return p.Main() == demo.CatLeader }},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wecomapp/wecomapp/attendance"
 	"net"
 	"net/http"
 	"os"
@@ -206,6 +207,13 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	// often the callback comes) and updates the cards.
 	ib.Register(wecom.KindTemplateCard, hallEngine.Press)
 	handler.RegisterHallBadge(pg.workbench, hallEngine)
+	dataModules, shared, err := newDataModules(ctx, cfg, db, uni, log)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
+		defer shared.Close()
+	}
 	handler.RegisterMessagesBadge(pg.workbench, db)
 	keys, err := apikey.New(apikey.Options{DB: db, Coord: co, Logger: log})
 	if err != nil {
@@ -231,7 +239,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 		Simulator: simHandler(sim), SimulatorMount: cfg.Simulator.Mount, SimulatorPublic: sim != nil && len(simExposed) > 0,
 		Sessions: pg.sessions, Workbench: pg.workbench, Admins: pg.admins, App: pg.app,
 		SelfReg: selfReg, SelfRegDeptAttr: cfg.SelfReg.DeptAttribute, Sync: syncRunner,
-		SMSSim: smsPage, SMSSimMount: smsSimMount, Guest: guests, Hall: hallEngine,
+		SMSSim: smsPage, SMSSimMount: smsSimMount, Guest: guests, Hall: hallEngine, Data: dataModules,
 		APIKeys: keys, Messages: messages, Notify: messages, APIMaxBody: cfg.API.MaxBody, BroadcastApproval: broadcastApproval(cfg.Notify.BroadcastApproval), TryAPIKey: tryKey, TryTagName: demoTryTag(uni),
 		CAS: pg.cas, CASName: cfg.Auth.CASName, CASSim: pg.casSim, CASSimMount: casSimMount, JoinContact: pg.joinContact,
 		Try: pg.try, TryAdmin: pg.tryAdmin, TryRegister: pg.tryRegister,
@@ -321,6 +329,23 @@ func serve(ctx context.Context, e *env, cfg *config.Config, ln net.Listener) err
 	}
 	g.Go(func() error { return reminders.Run(gctx) })
 	g.Go(func() error { return runHall(gctx, hallEngine, log) })
+	if pg.app != nil && cfg.Attendance.Schedule != "" {
+		// The personnel office's monthly attendance: the previous month
+		// pulled and its workbook kept on the 1st, one instance a month.
+		att, err := attendance.New(attendance.Options{DB: db, App: pg.app, Logger: log.Named("attendance"), Coord: co})
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			stop, err := att.Schedule(gctx, cfg.Attendance.Schedule)
+			if err != nil {
+				return err
+			}
+			<-gctx.Done()
+			stop()
+			return nil
+		})
+	}
 	serveErr := make(chan error, len(servers))
 	for i, sv := range servers {
 		go func() { serveErr <- sv.Serve(listeners[i]) }()

@@ -11,10 +11,12 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -24,6 +26,8 @@ import (
 	"github.com/wecomapp/wecomapp/cas/cassim"
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
+	"github.com/wecomapp/wecomapp/datamod"
+	"github.com/wecomapp/wecomapp/datamod/shareddemo"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/guest"
 	"github.com/wecomapp/wecomapp/hall"
@@ -78,6 +82,11 @@ type Options struct {
 	// Guest serves the off-campus sign-in by SMS code (Env.Guest) through
 	// a simulated SMS gateway mounted at /smssim (Env.SMS).
 	Guest bool
+	// Data serves the data modules (Env.Data): the demo university's
+	// shared database built for the test (shareddemo, a SQLite file in
+	// the test's temporary directory, opened read-only as serve opens
+	// it) and the shipped definitions seeded.
+	Data bool
 }
 
 // Env is a running platform.
@@ -114,6 +123,10 @@ type Env struct {
 	// gateway its codes go through.
 	Guest *guest.Service
 	SMS   *smssim.Sim
+	// Data is the data modules' service (Options.Data), Shared the shared
+	// database it reads (StopData closes it).
+	Data   *datamod.Service
+	Shared *sqlx.DB
 }
 
 // Start runs the platform until the test ends.
@@ -254,6 +267,12 @@ func Start(t testing.TB, opts Options) *Env {
 		smsHandler = e.SMS.Handler()
 	}
 
+	var data datamod.Source
+	if opts.Data {
+		e.startData(t, log, now)
+		data = e.Data
+	}
+
 	var recv map[string]handler.Receiver
 	if opts.Hall {
 		recv = e.startHall(t, opts, log)
@@ -269,6 +288,7 @@ func Start(t testing.TB, opts Options) *Env {
 		Notify: e.Notify, BroadcastApproval: opts.BroadcastApproval,
 		Hall: e.Hall, Receivers: recv, Inbox: e.Inbox,
 		Guest: e.Guest, SMSSim: smsHandler, SMSSimMount: "/smssim",
+		Data: data,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -277,6 +297,39 @@ func Start(t testing.TB, opts Options) *Env {
 		e.publishHall(t)
 	}
 	return e
+}
+
+// startData builds the demo's shared database for the test and the data
+// modules' service over it.
+func (e *Env) startData(t testing.TB, log *zap.Logger, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	if err := shareddemo.Ensure(ctx, path, e.Uni, now); err != nil {
+		t.Fatalf("apptest: build the shared database: %v", err)
+	}
+	shared, dialect, err := datamod.Open(ctx, datamod.OpenOptions{Driver: datamod.DialectSQLite, DSN: "file:" + path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shared.Close() })
+	e.Shared = shared
+	e.Data = datamod.New(datamod.Options{Shared: shared, Dialect: dialect, DB: e.DB, Logger: log})
+	if err := e.Data.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// StopData closes the shared database, as if its server went away: every
+// data module is unavailable from now on (the rest of the platform runs).
+func (e *Env) StopData(t testing.TB) {
+	t.Helper()
+	if e.Shared == nil {
+		t.Fatal("apptest: StopData without Options.Data")
+	}
+	if err := e.Shared.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The app's callback secrets under Options.Hall.

@@ -76,6 +76,8 @@ func TestDependencyRules(t *testing.T) {
 		"selfreg":    {"handler", "config", "inbox", "workbench", "wecom"},
 		"guest":      {"handler", "config", "inbox", "workbench", "wecom"},
 		"hall":       {"handler", "config", "inbox", "workbench", "auth"},
+		"datamod":    {"handler", "config", "inbox", "workbench", "auth", "wecom", "notify"},
+		"attendance": {"handler", "config", "inbox", "workbench", "auth", "notify"},
 		"classgroup": {"handler", "config", "inbox", "workbench", "auth"},
 		"notify":     {"handler", "config", "inbox", "workbench", "auth", "orgsync"},
 		"calendar":   {"handler", "config", "inbox", "workbench", "auth", "wecom", "contacts"},
