@@ -273,17 +273,8 @@ func validateDatabase(d *Database) []Problem {
 			add("database.dsn", d.DSN.Source, "is empty; set WECOMAPP_DATABASE_DSN or WECOMAPP_DATABASE_DSN_FILE", exampleDSN)
 			break
 		}
-		cfg, err := mysql.ParseDSN(d.DSN.Value())
-		if err != nil {
-			// The driver's message never repeats the DSN, so the password stays out of it.
-			add("database.dsn", d.DSN.Source, "is not a valid MySQL DSN ("+err.Error()+")", exampleDSN)
-			break
-		}
-		if cfg.DBName == "" {
-			add("database.dsn", d.DSN.Source, "names no database", exampleDSN)
-		}
-		if cfg.Passwd != "" && d.DSN.inline {
-			add("database.dsn", d.DSN.Source, "holds a password, and config.yaml is not a place for secrets; move it to WECOMAPP_DATABASE_DSN or WECOMAPP_DATABASE_DSN_FILE", exampleDSN)
+		if p := mysqlDSNProblem(d.DSN, "WECOMAPP_DATABASE_DSN"); p != "" {
+			add("database.dsn", d.DSN.Source, p, exampleDSN)
 		}
 	default:
 		add("database.driver", "", fmt.Sprintf("%q is not a driver", d.Driver), "sqlite (embedded default) or mysql (MySQL 8 / MariaDB 10.6+)")
@@ -418,6 +409,23 @@ func envOf(key string) string {
 	return EnvPrefix + "_" + strings.Join(parts, "_")
 }
 
+// mysqlDSNProblem says what is wrong with a MySQL DSN ("" nothing): it
+// does not parse, names no database, or holds a password written in
+// config.yaml (env names the variables it belongs in).
+func mysqlDSNProblem(dsn Secret, env string) string {
+	cfg, err := mysql.ParseDSN(dsn.Value())
+	switch {
+	case err != nil:
+		// The driver's message never repeats the DSN, so the password stays out of it.
+		return "is not a valid MySQL DSN (" + err.Error() + ")"
+	case cfg.DBName == "":
+		return "names no database"
+	case cfg.Passwd != "" && dsn.inline:
+		return "holds a password, and config.yaml is not a place for secrets; move it to " + env + " or " + env + "_FILE"
+	}
+	return ""
+}
+
 // validateShared checks the shared database's connection; an empty DSN is
 // allowed (no shared database: the data modules are off).
 func validateShared(d *Shared) []Problem {
@@ -432,16 +440,8 @@ func validateShared(d *Shared) []Problem {
 		if d.DSN.Value() == "" {
 			break
 		}
-		cfg, err := mysql.ParseDSN(d.DSN.Value())
-		if err != nil {
-			add("shared.dsn", d.DSN.Source, "is not a valid MySQL DSN ("+err.Error()+")", example)
-			break
-		}
-		if cfg.DBName == "" {
-			add("shared.dsn", d.DSN.Source, "names no database", example)
-		}
-		if cfg.Passwd != "" && d.DSN.inline {
-			add("shared.dsn", d.DSN.Source, "holds a password, and config.yaml is not a place for secrets; move it to WECOMAPP_SHARED_DSN or WECOMAPP_SHARED_DSN_FILE", example)
+		if p := mysqlDSNProblem(d.DSN, "WECOMAPP_SHARED_DSN"); p != "" {
+			add("shared.dsn", d.DSN.Source, p, example)
 		}
 	default:
 		add("shared.driver", "", fmt.Sprintf("%q is not a driver", d.Driver), "sqlite (the demo's file) or mysql")

@@ -465,15 +465,22 @@ func reminderAudit(r store.ReminderRule) map[string]any {
 // reminderByID reads rule id through q.
 func (s *server) reminderByID(c *gin.Context, q sqlx.ExtContext, id int64) (store.ReminderRule, error) {
 	rows, err := s.DB.ListReminderRules(c.Request.Context(), q)
+	return byID(rows, err, id, func(r store.ReminderRule) int64 { return r.ID }, "reminder")
+}
+
+// byID is the row of rows whose id is id (the console's lists are short:
+// rules, periods), or ErrNotFound naming what.
+func byID[T any](rows []T, err error, id int64, idOf func(T) int64, what string) (T, error) {
+	var zero T
 	if err != nil {
-		return store.ReminderRule{}, err
+		return zero, err
 	}
 	for _, r := range rows {
-		if r.ID == id {
+		if idOf(r) == id {
 			return r, nil
 		}
 	}
-	return store.ReminderRule{}, fmt.Errorf("admin: reminder %d: %w", id, store.ErrNotFound)
+	return zero, fmt.Errorf("admin: %s %d: %w", what, id, store.ErrNotFound)
 }
 
 func reminderObject(id int64) string { return "reminder/" + strconv.FormatInt(id, 10) }
@@ -1034,15 +1041,7 @@ func periodAudit(p store.CalendarPeriod) map[string]any {
 // periodByID reads period id through q.
 func (s *server) periodByID(c *gin.Context, q sqlx.ExtContext, id int64) (store.CalendarPeriod, error) {
 	ps, err := s.DB.ListCalendarPeriods(c.Request.Context(), q)
-	if err != nil {
-		return store.CalendarPeriod{}, err
-	}
-	for _, p := range ps {
-		if p.ID == id {
-			return p, nil
-		}
-	}
-	return store.CalendarPeriod{}, fmt.Errorf("admin: calendar period %d: %w", id, store.ErrNotFound)
+	return byID(ps, err, id, func(p store.CalendarPeriod) int64 { return p.ID }, "calendar period")
 }
 
 // adminSaveCalendarPeriod creates or replaces one of the university's
