@@ -37,6 +37,18 @@ func (q *sqlBuilder) id(name string) *sqlBuilder {
 
 func (q *sqlBuilder) sql(s string) *sqlBuilder { q.b.WriteString(s); return q }
 
+// selectFrom starts SELECT cols FROM source.
+func (q *sqlBuilder) selectFrom(cols []string, source string) *sqlBuilder {
+	q.sql("SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			q.sql(", ")
+		}
+		q.id(c)
+	}
+	return q.sql(" FROM ").id(source)
+}
+
 func (q *sqlBuilder) arg(v any) *sqlBuilder {
 	q.b.WriteString("?")
 	q.args = append(q.args, v)
@@ -145,15 +157,7 @@ func (s *Service) List(ctx context.Context, key string, v Viewer, q Query) (Resu
 	}
 	page := max(q.Page, 0)
 	cols := selectColumns(def)
-	b := &sqlBuilder{dialect: s.dialect}
-	b.sql("SELECT ")
-	for i, c := range cols {
-		if i > 0 {
-			b.sql(", ")
-		}
-		b.id(c)
-	}
-	b.sql(" FROM ").id(def.Source)
+	b := (&sqlBuilder{dialect: s.dialect}).selectFrom(cols, def.Source)
 	b.where(def, person, filters, nil)
 	b.order(def)
 	if tt != nil {
@@ -217,15 +221,7 @@ func (s *Service) Detail(ctx context.Context, key string, v Viewer, subject, row
 	ctx, cancel := context.WithTimeout(ctx, timeout(def))
 	defer cancel()
 	cols := selectColumns(def)
-	b := &sqlBuilder{dialect: s.dialect}
-	b.sql("SELECT ")
-	for i, c := range cols {
-		if i > 0 {
-			b.sql(", ")
-		}
-		b.id(c)
-	}
-	b.sql(" FROM ").id(def.Source)
+	b := (&sqlBuilder{dialect: s.dialect}).selectFrom(cols, def.Source)
 	b.sql(" WHERE ").id(def.Person).sql(" = ").arg(person).sql(" AND ").id(def.RowKey).sql(" = ").arg(rowKey)
 	b.sql(" LIMIT 1")
 	raw, err := s.query(ctx, b, cols)

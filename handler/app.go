@@ -201,16 +201,23 @@ func moduleArrives(m workbench.Module) string {
 	}
 }
 
+// myModule is module key of the signed-in person's current workbench; a
+// module not on it is not found, however the URL was guessed.
+func (s *server) myModule(c *gin.Context, key string) (workbench.Module, error) {
+	m, err := s.Workbench.Module(c.Request.Context(), principal(c).UserID, "", key)
+	if errors.Is(err, workbench.ErrNotVisible) {
+		return m, store.ErrNotFound
+	}
+	return m, err
+}
+
 // appModule opens a module of the person's current workbench; a module
 // not on it is not found, however the URL was guessed.
 func (s *server) appModule(c *gin.Context) error {
 	p := principal(c)
 	ctx := c.Request.Context()
 	key := c.Param("key")
-	m, err := s.Workbench.Module(ctx, p.UserID, "", key)
-	if errors.Is(err, workbench.ErrNotVisible) {
-		return store.ErrNotFound
-	}
+	m, err := s.myModule(c, key)
 	if err != nil {
 		return err
 	}
@@ -252,12 +259,12 @@ func (s *server) appGo(c *gin.Context) error {
 	p := principal(c)
 	ctx := c.Request.Context()
 	key := c.Param("key")
-	m, err := s.Workbench.Module(ctx, p.UserID, "", key)
-	if errors.Is(err, workbench.ErrNotVisible) || (err == nil && m.Kind != "external") {
-		return store.ErrNotFound
-	}
+	m, err := s.myModule(c, key)
 	if err != nil {
 		return err
+	}
+	if m.Kind != workbench.ModuleExternal {
+		return store.ErrNotFound
 	}
 	if err := s.Workbench.Used(ctx, p.UserID, key); err != nil {
 		return err

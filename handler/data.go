@@ -264,10 +264,7 @@ func (s *server) appDataRow(c *gin.Context) error {
 	p := principal(c)
 	ctx := c.Request.Context()
 	key := c.Param("key")
-	m, err := s.Workbench.Module(ctx, p.UserID, "", key)
-	if errors.Is(err, workbench.ErrNotVisible) {
-		return store.ErrNotFound
-	}
+	m, err := s.myModule(c, key)
 	if err != nil {
 		return err
 	}
