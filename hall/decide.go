@@ -380,12 +380,22 @@ func (e *Engine) checkTarget(ctx context.Context, t store.HallTask, to string) e
 }
 
 func (e *Engine) openTask(ctx context.Context, taskID int64) (store.HallTask, error) {
+	return e.assignedTask(ctx, taskID, "")
+}
+
+// assignedTask is task taskID when it is open and, with actor set, actor's:
+// whose it is is asked first, so nobody learns whether someone else's
+// task is still open.
+func (e *Engine) assignedTask(ctx context.Context, taskID int64, actor string) (store.HallTask, error) {
 	t, err := e.db.GetHallTask(ctx, nil, taskID)
 	if errors.Is(err, store.ErrNotFound) {
 		return t, fmt.Errorf("hall: task %d: %w", taskID, ErrNotFound)
 	}
 	if err != nil {
 		return t, fmt.Errorf("hall: task %d: %w", taskID, err)
+	}
+	if actor != "" && t.Assignee != actor {
+		return t, fmt.Errorf("hall: task %d by %s: %w", taskID, actor, ErrNotAssignee)
 	}
 	if t.State != store.HallTaskOpen {
 		return t, fmt.Errorf("hall: task %d (%s): %w", taskID, t.State, ErrAlreadyHandled)
@@ -394,12 +404,9 @@ func (e *Engine) openTask(ctx context.Context, taskID int64) (store.HallTask, er
 }
 
 func (e *Engine) transfer(ctx context.Context, taskID int64, from, to, comment, act string) error {
-	t, err := e.openTask(ctx, taskID)
+	t, err := e.assignedTask(ctx, taskID, from)
 	if err != nil {
 		return err
-	}
-	if t.Assignee != from {
-		return fmt.Errorf("hall: transfer task %d by %s: %w", taskID, from, ErrNotAssignee)
 	}
 	if err := e.checkTarget(ctx, t, to); err != nil {
 		return err
@@ -418,12 +425,9 @@ func (e *Engine) transfer(ctx context.Context, taskID int64, from, to, comment, 
 }
 
 func (e *Engine) addApprover(ctx context.Context, taskID int64, by, userid string) error {
-	t, err := e.openTask(ctx, taskID)
+	t, err := e.assignedTask(ctx, taskID, by)
 	if err != nil {
 		return err
-	}
-	if t.Assignee != by {
-		return fmt.Errorf("hall: add an approver to task %d by %s: %w", taskID, by, ErrNotAssignee)
 	}
 	if err := e.checkTarget(ctx, t, userid); err != nil {
 		return err
