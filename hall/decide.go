@@ -366,8 +366,11 @@ func (e *Engine) checkTarget(ctx context.Context, t store.HallTask, to string) e
 	if err != nil {
 		return err
 	}
-	if len(ids) == 0 || to == t.Assignee {
+	if len(ids) == 0 {
 		return fmt.Errorf("hall: %s cannot take task %d: %w", to, t.ID, ErrNotFound)
+	}
+	if to == t.Assignee {
+		return fmt.Errorf("hall: %s has task %d already: %w", to, t.ID, ErrState)
 	}
 	app, err := e.db.GetHallApplication(ctx, nil, t.ApplicationID)
 	if err != nil {

@@ -752,8 +752,10 @@ func (s *server) adminHallReassign(c *gin.Context) error {
 		return refuse("这个任务已经处理过了（或已转交），不能再转交")
 	case errors.Is(err, hall.ErrNotAssignee):
 		return refuse("申请人不能审批自己的申请")
+	case errors.Is(err, hall.ErrState):
+		return refuse(to + " 已经是这个任务的办理人")
 	case errors.Is(err, hall.ErrNotFound):
-		return refuse(to + " 不是在职的成员，或已经是这个任务的办理人")
+		return refuse(to + " 不是在职的成员")
 	case err != nil:
 		return err
 	}

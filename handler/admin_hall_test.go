@@ -355,8 +355,13 @@ func TestAdminHallReassignsAStuckTask(t *testing.T) {
 	}
 	// Nobody by that id: the form says so.
 	resp := post(t, admin, e.URL+"/admin/hall/a/"+itoa(id)+"/reassign", url.Values{"task": {itoa(task)}, "to": {"nobody-here"}})
-	if page := body(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `data-testid="field-error"`) {
+	if page := body(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `data-testid="field-error"`) || !strings.Contains(page, "nobody-here 不是在职的成员") {
 		t.Fatalf("reassigning to nobody answered %d", resp.StatusCode)
+	}
+	// To whoever has it already: said so, not "nobody".
+	resp = post(t, admin, e.URL+"/admin/hall/a/"+itoa(id)+"/reassign", url.Values{"task": {itoa(task)}, "to": {person.CounselorID}})
+	if page := body(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, person.CounselorID+" 已经是这个任务的办理人") {
+		t.Errorf("reassigning to the assignee answered %d", resp.StatusCode)
 	}
 	loc := location(t, post(t, admin, e.URL+"/admin/hall/a/"+itoa(id)+"/reassign", url.Values{"task": {itoa(task)}, "to": {other}}))
 	if !strings.Contains(loc, "flash=") {

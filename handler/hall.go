@@ -939,11 +939,11 @@ func (s *server) hallHandOver(c *gin.Context, do func(ctx context.Context, t hal
 	case errors.Is(err, hall.ErrNotFound):
 		// The task is the member's (checked above): it is the person
 		// named who cannot take it.
-		hallTaskDone(c, t, "找不到成员 "+to+"，或不能交给自己。")
+		hallTaskDone(c, t, "找不到成员 "+to+"。")
 	case errors.Is(err, hall.ErrNotAssignee):
 		hallTaskDone(c, t, "申请人不能审批自己的申请。")
 	case errors.Is(err, hall.ErrState):
-		hallTaskDone(c, t, to+" 已经是这一步的审批人。")
+		hallTaskDone(c, t, to+" 已经是这一步的审批人（不能交给自己）。")
 	case err != nil:
 		return err
 	default:
