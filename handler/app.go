@@ -235,10 +235,9 @@ func (s *server) appModule(c *gin.Context) error {
 		c.Redirect(http.StatusFound, "/app/go/"+url.PathEscape(key))
 		return nil
 	}
-	if m.Kind == workbench.ModuleProcess && m.Status != workbench.StatusSoon {
-		// A link from before the process went live (a favourite, a
-		// recent): its form in the service hall.
-		c.Redirect(http.StatusFound, m.Href())
+	if h := m.HallHref(); h != "" {
+		// Counted as used above: on to the process's form.
+		c.Redirect(http.StatusFound, h)
 		return nil
 	}
 	if m.Status == "soon" {

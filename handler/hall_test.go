@@ -462,8 +462,15 @@ func TestHallWorkbenchTiles(t *testing.T) {
 	sc := e.Browser(t)
 	e.SignIn(t, sc, stu.UserID, "")
 	_, wb := hallGet(t, e, sc, "/app/")
-	if !strings.Contains(wb, `href="/hall/apply/student_leave"`) {
+	if !strings.Contains(wb, `href="/app/m/student_leave"`) {
 		t.Errorf("the student's workbench has no live leave tile")
+	}
+	// The tile counts as used, then opens the form.
+	if resp := apptest.Get(t, sc, e.URL+"/app/m/student_leave", apptest.UserAgentWeCom); !strings.HasSuffix(location(t, resp), "/hall/apply/student_leave") {
+		t.Errorf("the leave tile does not lead to its form")
+	}
+	if _, wb := hallGet(t, e, sc, "/app/"); !strings.Contains(wb, `data-testid="recent"`) || !strings.Contains(wb[strings.Index(wb, `data-testid="recent"`):], `data-module="student_leave"`) {
+		t.Errorf("the leave tile is not among the recently used")
 	}
 	_, form := hallGet(t, e, sc, "/hall/apply/student_leave")
 	appOf(t, post(t, sc, e.URL+"/hall/apply/student_leave", leaveValues(hallToken(t, form), time.Now().AddDate(0, 0, 3), 2)))

@@ -28,17 +28,23 @@ const (
 var Categories = []string{"校园概况", "办公服务", "教学服务", "学工服务", "科研服务", "人事服务", "财务服务", "图书馆服务", "网络服务",
 	"生活服务", "网上服务大厅", "消息中心"}
 
-// Href is where the module's tile leads. A live process module opens its
-// process's form in the service hall (its Target is the process key); one
-// still coming soon shows its coming-soon page, as any module does.
+// Href is where the module's tile leads: its page of ours, where it is
+// counted as used (a live process module's sends on to its process's form
+// in the service hall, HallHref), or the external system by sign-on.
 func (m *Module) Href() string {
-	switch {
-	case m.Kind == ModuleExternal:
+	if m.Kind == ModuleExternal {
 		return "/app/go/" + m.Key
-	case m.Kind == ModuleProcess && m.Status == StatusLive && m.Target != "":
-		return "/hall/apply/" + url.PathEscape(m.Target)
 	}
 	return "/app/m/" + m.Key
+}
+
+// HallHref is a live process module's form in the service hall (its
+// Target is the process key), "" for any other module.
+func (m *Module) HallHref() string {
+	if m.Kind == ModuleProcess && m.Status == StatusLive && m.Target != "" {
+		return "/hall/apply/" + url.PathEscape(m.Target)
+	}
+	return ""
 }
 
 // catalog is one version of the catalog, compiled; never changed once
