@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,14 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/wecomapp/wecomapp/attendance"
-	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
-	"github.com/wecomapp/wecomapp/demo"
-	"github.com/wecomapp/wecomapp/orgsync"
+	"github.com/wecomapp/wecomapp/internal/simcorp"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
 	"github.com/wecomapp/wecomapp/wecom"
@@ -72,13 +68,6 @@ type rig struct {
 	db  *store.DB
 }
 
-const (
-	corpID    = "wwattendance00001"
-	agentID   = 1000002
-	appSecret = "attendance-app-secret"
-	csecret   = "attendance-contacts-secret"
-)
-
 // October 2026 has 31 days: two windows.
 var october = time.Date(2026, 10, 1, 0, 0, 0, 0, attendance.Zone)
 
@@ -92,39 +81,8 @@ func newRig(t *testing.T, db *store.DB, o attendance.Options) *rig {
 	if db == nil {
 		db = storetest.SQLite(t)
 	}
-	u := demo.Generate(demo.Small())
-	if err := db.LoadDataCenter(ctx, u.DataCenter(), time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	co := coord.NewMemory(nil)
-	sim := wecomsim.New(wecomsim.Options{CorpID: corpID, ContactSecret: csecret, Fixture: &wecomsim.Fixture{},
-		Apps: []wecomsim.App{{AgentID: agentID, Name: "hall", Secret: appSecret}}})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(func() { srv.Close(); sim.Close(); co.Close() })
-	corp, err := wecom.New(wecom.Options{BaseURL: srv.URL, CorpID: corpID, ContactSecret: csecret, Coord: co,
-		Apps: []wecom.AppConfig{{Name: "hall", AgentID: agentID, Secret: appSecret}}, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := corp.Contacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := corp.App("hall")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirror, err := contacts.New(db, contacts.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runner, err := orgsync.New(orgsync.Options{DB: db, Mirror: mirror, Coord: co, Client: cl, Config: orgsync.Config{MaxShare: 0.05, Drift: "reassert", Members: "all"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := runner.Run(ctx, orgsync.RunOptions{}); err != nil {
-		t.Fatalf("sync: %v", err)
-	}
+	c := simcorp.New(t, db, simcorp.Options{})
+	u, sim, app := c.Uni, c.Sim, c.App
 	members, err := db.ListMirrorMembers(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

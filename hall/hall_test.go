@@ -3,7 +3,6 @@ package hall_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -12,16 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/wecomapp/wecomapp/calendar"
-	"github.com/wecomapp/wecomapp/contacts"
-	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/hall"
 	"github.com/wecomapp/wecomapp/hall/def"
+	"github.com/wecomapp/wecomapp/internal/simcorp"
 	"github.com/wecomapp/wecomapp/notify"
-	"github.com/wecomapp/wecomapp/orgsync"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
 	"github.com/wecomapp/wecomapp/wecom"
@@ -29,10 +24,8 @@ import (
 )
 
 const (
-	corpID    = "wwhall0000000001"
-	csecret   = "hall-contacts-secret-0123456789a"
-	appSecret = "hall-app-secret-0123456789abcdef"
-	agentID   = 1000002
+	corpID  = simcorp.CorpID
+	agentID = simcorp.AgentID
 )
 
 // rig is the demo university synced into a simulated corp, the message
@@ -83,49 +76,14 @@ func newRig(t testing.TB, start time.Time) *rig {
 
 func newRigOn(t testing.TB, db *store.DB, start time.Time) *rig {
 	t.Helper()
-	ctx := context.Background()
-	co := coord.NewMemory(nil)
-	r := &rig{db: db, u: demo.Generate(demo.Small()), sms: &fakeSMS{}, now: start}
-	if err := db.LoadDataCenter(ctx, r.u.DataCenter(), time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	r.sim = wecomsim.New(wecomsim.Options{CorpID: corpID, ContactSecret: csecret, Fixture: &wecomsim.Fixture{},
-		Apps: []wecomsim.App{{AgentID: agentID, Name: "hall", Secret: appSecret}}})
-	srv := httptest.NewServer(r.sim)
-	t.Cleanup(func() { srv.Close(); r.sim.Close(); co.Close() })
-	corp, err := wecom.New(wecom.Options{BaseURL: srv.URL, CorpID: corpID, ContactSecret: csecret, Coord: co,
-		Apps: []wecom.AppConfig{{Name: "hall", AgentID: agentID, Secret: appSecret}}, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := corp.Contacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := corp.App("hall")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirror, err := contacts.New(db, contacts.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range r.u.TagRules() {
-		if err := mirror.PutTagRule(ctx, nil, tr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runner, err := orgsync.New(orgsync.Options{DB: db, Mirror: mirror, Coord: co, Client: cl, Config: orgsync.Config{MaxShare: 0.05, Drift: "reassert", Members: "all"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := runner.Run(ctx, orgsync.RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	c := simcorp.New(t, db, simcorp.Options{TagRules: true})
+	r := &rig{db: db, u: c.Uni, sms: &fakeSMS{}, now: start, sim: c.Sim}
 	// Nobody reads from personal WeChat here: every card is shown.
 	if err := r.sim.SetJoined(r.u.Joined()[:0]); err != nil {
 		t.Fatal(err)
 	}
+	mirror, app, co := c.Mirror, c.App, c.Coord
+	var err error
 	if r.svc, err = notify.New(notify.Options{DB: db, Mirror: mirror, App: app, Coord: co, SMS: r.sms, PublicURL: "https://hall.example.edu.cn",
 		Instance: "test", Lease: 5 * time.Second}); err != nil {
 		t.Fatal(err)

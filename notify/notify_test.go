@@ -4,19 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/wecomapp/wecomapp/contacts"
 	"github.com/wecomapp/wecomapp/coord"
 	"github.com/wecomapp/wecomapp/demo"
+	"github.com/wecomapp/wecomapp/internal/simcorp"
 	"github.com/wecomapp/wecomapp/notify"
-	"github.com/wecomapp/wecomapp/orgsync"
 	"github.com/wecomapp/wecomapp/store"
 	"github.com/wecomapp/wecomapp/store/storetest"
 	"github.com/wecomapp/wecomapp/wecom"
@@ -24,10 +21,11 @@ import (
 )
 
 const (
-	corpID    = "wwnotify000000001"
-	csecret   = "notify-contacts-secret-01234567"
-	appSecret = "notify-app-secret-0123456789abc"
-	agentID   = 1000002
+	corpID  = simcorp.CorpID
+	csecret = simcorp.ContactSecret
+	agentID = simcorp.AgentID
+	// appSecret is the bench's own corp's (it builds the full scale).
+	appSecret = simcorp.AppSecret
 )
 
 type rig struct {
@@ -59,46 +57,11 @@ func (f *fakeSMS) SendSMS(_ context.Context, mobile, text string) (bool, string,
 // the app's client.
 func newRig(t *testing.T, db *store.DB) *rig {
 	t.Helper()
-	ctx := context.Background()
-	r := &rig{db: db, co: coord.NewMemory(nil), u: demo.Generate(demo.Small()), sms: &fakeSMS{}}
-	if err := db.LoadDataCenter(ctx, r.u.DataCenter(), time.Now()); err != nil {
+	c := simcorp.New(t, db, simcorp.Options{TagRules: true})
+	if err := c.Sim.SetJoined(c.Uni.Joined()[:0]); err != nil {
 		t.Fatal(err)
 	}
-	r.sim = wecomsim.New(wecomsim.Options{CorpID: corpID, ContactSecret: csecret, Fixture: &wecomsim.Fixture{},
-		Apps: []wecomsim.App{{AgentID: agentID, Name: "hall", Secret: appSecret}}})
-	srv := httptest.NewServer(r.sim)
-	t.Cleanup(func() { srv.Close(); r.sim.Close(); r.co.Close() })
-	corp, err := wecom.New(wecom.Options{BaseURL: srv.URL, CorpID: corpID, ContactSecret: csecret, Coord: r.co,
-		Apps: []wecom.AppConfig{{Name: "hall", AgentID: agentID, Secret: appSecret}}, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := corp.Contacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.app, err = corp.App("hall"); err != nil {
-		t.Fatal(err)
-	}
-	if r.mirror, err = contacts.New(db, contacts.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range r.u.TagRules() {
-		if err := r.mirror.PutTagRule(ctx, nil, tr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runner, err := orgsync.New(orgsync.Options{DB: db, Mirror: r.mirror, Coord: r.co, Client: cl, Config: orgsync.Config{MaxShare: 0.05, Drift: "reassert", Members: "all"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := runner.Run(ctx, orgsync.RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.sim.SetJoined(r.u.Joined()[:0]); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return &rig{db: db, sim: c.Sim, co: c.Coord, mirror: c.Mirror, app: c.App, u: c.Uni, sms: &fakeSMS{}}
 }
 
 func (r *rig) service(t *testing.T, instance string, perMinute int) *notify.Service {
