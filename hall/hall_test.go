@@ -36,25 +36,10 @@ type rig struct {
 	u   *demo.University
 	svc *notify.Service
 	eng *hall.Engine
-	sms *fakeSMS
+	sms *simcorp.SMS
 
 	mu  sync.Mutex
 	now time.Time
-}
-
-type fakeSMS struct {
-	mu   sync.Mutex
-	sent map[string][]string
-}
-
-func (f *fakeSMS) SendSMS(_ context.Context, mobile, text string) (bool, string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sent == nil {
-		f.sent = map[string][]string{}
-	}
-	f.sent[mobile] = append(f.sent[mobile], text)
-	return true, "Ok", nil
 }
 
 func (r *rig) clock() time.Time {
@@ -77,7 +62,7 @@ func newRig(t testing.TB, start time.Time) *rig {
 func newRigOn(t testing.TB, db *store.DB, start time.Time) *rig {
 	t.Helper()
 	c := simcorp.New(t, db, simcorp.Options{TagRules: true})
-	r := &rig{db: db, u: c.Uni, sms: &fakeSMS{}, now: start, sim: c.Sim}
+	r := &rig{db: db, u: c.Uni, sms: &simcorp.SMS{}, now: start, sim: c.Sim}
 	// Nobody reads from personal WeChat here: every card is shown.
 	if err := r.sim.SetJoined(r.u.Joined()[:0]); err != nil {
 		t.Fatal(err)
@@ -652,16 +637,14 @@ func TestOffCampusBySMS(t *testing.T) {
 	if app.State != hall.StateRejected {
 		t.Fatalf("state %s", app.State)
 	}
-	r.sms.mu.Lock()
-	defer r.sms.mu.Unlock()
 	var texts []string
-	for m, ts := range r.sms.sent {
+	for m, ts := range r.sms.All() {
 		if strings.Contains(m, "13811112222") {
 			texts = append(texts, ts...)
 		}
 	}
 	if len(texts) != 1 || !strings.Contains(texts[0], "毕业证明补办") {
-		t.Fatalf("SMS to the applicant: %v (all: %v)", texts, r.sms.sent)
+		t.Fatalf("SMS to the applicant: %v (all: %v)", texts, r.sms.All())
 	}
 }
 

@@ -290,6 +290,22 @@ func TestConsoleBroadcastNeedsASecondAdminMySQL(t *testing.T) {
 	testBroadcastApproval(t, storetest.MySQL(t))
 }
 
+// twoSenders are two admins who may send messages: the super admin, and a
+// staff member granted the sender role (signed in as second).
+func twoSenders(t *testing.T, e *apptest.Env) (first, second *http.Client, sender *demo.Person) {
+	t.Helper()
+	sender = e.Person(t, func(p *demo.Person) bool {
+		return p.Main() == demo.CatStaff && p.Status == 1 && p.UserID != e.SuperAdmin
+	})
+	if err := e.Admins.Grant(context.Background(), store.Actor{UserID: e.SuperAdmin}, auth.Grant{UserID: sender.UserID, Role: auth.AdminSender}); err != nil {
+		t.Fatal(err)
+	}
+	first = superAdmin(t, e)
+	second = e.Browser(t)
+	e.SignIn(t, second, sender.UserID, "")
+	return first, second, sender
+}
+
 func testBroadcastApproval(t *testing.T, db *store.DB) {
 	e := apptest.Start(t, apptest.Options{DB: db, BroadcastApproval: 3})
 	ctx := context.Background()
@@ -297,15 +313,7 @@ func testBroadcastApproval(t *testing.T, db *store.DB) {
 	if len(members) <= 3 {
 		t.Fatalf("the tag has %d members: too few for the test's threshold", len(members))
 	}
-	sender := e.Person(t, func(p *demo.Person) bool {
-		return p.Main() == demo.CatStaff && p.Status == 1 && p.UserID != e.SuperAdmin
-	})
-	if err := e.Admins.Grant(ctx, store.Actor{UserID: e.SuperAdmin}, auth.Grant{UserID: sender.UserID, Role: auth.AdminSender}); err != nil {
-		t.Fatal(err)
-	}
-	first := superAdmin(t, e)
-	second := e.Browser(t)
-	e.SignIn(t, second, sender.UserID, "")
+	first, second, sender := twoSenders(t, e)
 
 	f := composeForm(t, e, first, tag, "msgtype", "textcard", "title", "全校消防演练", "content", "周五下午三点，听到警报请有序撤离。", "action", "count")
 	if page := body(t, post(t, first, e.URL+"/admin/messages", f)); !strings.Contains(page, `data-testid="needs-approval"`) {

@@ -9,12 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wecomapp/wecomapp/auth"
 	"github.com/wecomapp/wecomapp/calendar"
-	"github.com/wecomapp/wecomapp/demo"
 	"github.com/wecomapp/wecomapp/internal/apptest"
 	"github.com/wecomapp/wecomapp/reminder"
-	"github.com/wecomapp/wecomapp/store"
 )
 
 // TestAWideReminderRuleWaitsForASecondAdmin: a rule reaching more members
@@ -28,15 +25,7 @@ func TestAWideReminderRuleWaitsForASecondAdmin(t *testing.T) {
 	if len(members) <= 3 {
 		t.Fatalf("the tag has %d members: too few for the threshold", len(members))
 	}
-	sender := e.Person(t, func(p *demo.Person) bool {
-		return p.Main() == demo.CatStaff && p.Status == 1 && p.UserID != e.SuperAdmin
-	})
-	if err := e.Admins.Grant(ctx, store.Actor{UserID: e.SuperAdmin}, auth.Grant{UserID: sender.UserID, Role: auth.AdminSender}); err != nil {
-		t.Fatal(err)
-	}
-	first := superAdmin(t, e)
-	second := e.Browser(t)
-	e.SignIn(t, second, sender.UserID, "")
+	first, second, sender := twoSenders(t, e)
 
 	f := reminderForm("name", "校领导每日提醒", "preset", "daily", "time", "08:00", "tag", strconv.FormatInt(tag, 10), "content", "今日校领导值班表已发布")
 	if loc, _ := url.QueryUnescape(location(t, post(t, first, e.URL+"/admin/reminders", f))); !strings.Contains(loc, "另一位管理员批准") {

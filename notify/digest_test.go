@@ -235,7 +235,7 @@ func TestAProducersSMSTextEndsWhereTheTemplateGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	drain(t, s)
-	if got := r.sms.sent["+8613912340002"]; len(got) != 1 || got[0] != "您申请的毕业证明已通过" {
+	if got := r.sms.Sent("+8613912340002"); len(got) != 1 || got[0] != "您申请的毕业证明已通过" {
 		t.Errorf("SMS sent %q", got)
 	}
 }

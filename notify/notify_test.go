@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,22 +34,7 @@ type rig struct {
 	mirror *contacts.Mirror
 	app    *wecom.Client
 	u      *demo.University
-	sms    *fakeSMS
-}
-
-type fakeSMS struct {
-	mu   sync.Mutex
-	sent map[string][]string
-}
-
-func (f *fakeSMS) SendSMS(_ context.Context, mobile, text string) (bool, string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sent == nil {
-		f.sent = map[string][]string{}
-	}
-	f.sent[mobile] = append(f.sent[mobile], text)
-	return true, "Ok", nil
+	sms    *simcorp.SMS
 }
 
 // newRig is the demo university synced into an empty simulated corp, and
@@ -61,7 +45,7 @@ func newRig(t *testing.T, db *store.DB) *rig {
 	if err := c.Sim.SetJoined(c.Uni.Joined()[:0]); err != nil {
 		t.Fatal(err)
 	}
-	return &rig{db: db, sim: c.Sim, co: c.Coord, mirror: c.Mirror, app: c.App, u: c.Uni, sms: &fakeSMS{}}
+	return &rig{db: db, sim: c.Sim, co: c.Coord, mirror: c.Mirror, app: c.App, u: c.Uni, sms: &simcorp.SMS{}}
 }
 
 func (r *rig) service(t *testing.T, instance string, perMinute int) *notify.Service {
@@ -196,8 +180,8 @@ func TestChannels(t *testing.T) {
 				t.Errorf("the textcard lacks the title or the H5 link: %s", it.Body)
 			}
 		}
-		if txt := r.sms.sent["+8613900001234"]; len(txt) != 1 || !strings.Contains(txt[0], "请假审批") {
-			t.Errorf("SMS sent: %v", r.sms.sent)
+		if txt := r.sms.Sent("+8613900001234"); len(txt) != 1 || !strings.Contains(txt[0], "请假审批") {
+			t.Errorf("SMS sent: %v", r.sms.All())
 		}
 		st, _ := s.Get(ctx, rec.ID)
 		outcomes := map[string]string{}

@@ -9,6 +9,7 @@ package simcorp
 import (
 	"context"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,4 +97,39 @@ func New(t testing.TB, db *store.DB, o Options) *Corp {
 		t.Fatalf("simcorp: the first sync: %v", err)
 	}
 	return c
+}
+
+// SMS is a gateway that accepts every text and keeps them by number.
+type SMS struct {
+	mu   sync.Mutex
+	sent map[string][]string
+}
+
+// SendSMS implements the message center's SMS sender.
+func (f *SMS) SendSMS(_ context.Context, mobile, text string) (bool, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sent == nil {
+		f.sent = map[string][]string{}
+	}
+	f.sent[mobile] = append(f.sent[mobile], text)
+	return true, "Ok", nil
+}
+
+// Sent are the texts mobile received, oldest first.
+func (f *SMS) Sent(mobile string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.sent[mobile]...)
+}
+
+// All are every number's texts.
+func (f *SMS) All() map[string][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string][]string{}
+	for k, v := range f.sent {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
 }
